@@ -1,0 +1,30 @@
+// Atomic files and SHA-256.
+#include <gtest/gtest.h>
+
+#include "common/util/atomic_file.h"
+#include "common/util/error.h"
+#include "common/util/sha256.h"
+#include "tests/test_support.h"
+
+TEST(Sha256, KnownVectors) {
+  EXPECT_EQ(kd::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(kd::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(AtomicFile, WritesAndLeavesNoTemp) {
+  kd::test::TempDir dir;
+  auto p = dir / "sub/out.txt";
+  kd::write_file_atomic(p, "hello");
+  EXPECT_EQ(kd::read_file(p), "hello");
+  EXPECT_FALSE(std::filesystem::exists(kd::temp_path_for(p)));
+  EXPECT_EQ(kd::sha256_file_hex(p), kd::sha256_hex("hello"));
+}
+
+TEST(AtomicFile, MissingFileNamesIt) {
+  try {
+    kd::read_file("/nonexistent/kd-file");
+    FAIL() << "no error";
+  } catch (const kd::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/kd-file"), std::string::npos);
+  }
+}
