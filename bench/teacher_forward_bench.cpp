@@ -1,0 +1,53 @@
+// Benchmark (not a test): ViT-B/32 teacher forward throughput on this machine, random weights, fp32 or bf16.
+// Prints one JSON line per measurement; bench/run-benchmarks.sh puts them beside Python's in docs/benchmarks.md.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <iostream>
+
+#include "common/clip/clip_model.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Teacher (ViT-B/32) forward throughput, random weights"};
+  int64_t batch = 32, iters = 3, threads = 0;
+  std::string tower = "image", dtype = "fp32";
+  app.add_option("--tower", tower, "image or text")->check(CLI::IsMember({"image", "text"}))->capture_default_str();
+  app.add_option("--batch", batch, "batch size")->capture_default_str();
+  app.add_option("--iters", iters, "timed iterations after one warm-up")->capture_default_str();
+  app.add_option("--threads", threads, "intra-op threads (0: LibTorch's default)")->capture_default_str();
+  app.add_option("--dtype", dtype, "fp32 or bf16 (weights and activations)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (threads > 0) at::set_num_threads(static_cast<int>(threads));
+
+  kd::ClipModel model = kd::ClipModel::create(kd::vit_b_32_config(), 1);
+  const auto st = dtype == "bf16" ? at::kBFloat16 : at::kFloat;
+  model.to(torch::kCPU, st);
+  model.eval();
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(2);
+  at::Tensor input;
+  if (tower == "image") {
+    input = at::randn({batch, 3, 224, 224}, gen, at::TensorOptions().dtype(st));
+  } else {
+    // Captions of COCO length: SOT, 14 word tokens, EOT, padding (the tower cuts after the last EOT).
+    input = at::zeros({batch, 77}, at::kLong);
+    input.narrow(1, 1, 14).random_(1000, 40000, gen);
+    input.select(1, 0).fill_(49406);
+    input.select(1, 15).fill_(49407);
+  }
+  c10::InferenceMode guard;
+  auto run = [&] { return tower == "image" ? model.visual->forward(input) : model.text->forward(input); };
+  run();  // warm-up
+  auto t0 = std::chrono::steady_clock::now();
+  for (int64_t i = 0; i < iters; ++i) run();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "{\"impl\": \"kd (C++)\", \"tower\": \"" << tower << "\", \"dtype\": \"" << dtype
+            << "\", \"batch\": " << batch << ", \"threads\": " << at::get_num_threads()
+            << ", \"per_second\": " << (double(batch * iters) / seconds) << "}" << std::endl;
+  return 0;
+}
