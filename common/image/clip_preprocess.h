@@ -15,7 +15,7 @@
 //                                                                    mean |diff| 0.0191 normalised (~1.3/255)
 //     clip_preprocess(RgbImage) (vips_resize only, no shrink):       max |diff| 0.165 normalised (<= 11.6/255),
 //                                                                    mean |diff| 0.0039 normalised (~0.26/255)
-//   The large maxima come from edges: shrink-on-load rounds odd sizes up (427 -> 214), shifting the grid by up to
+//   The large maxima are probably at sharp edges (not verified pixel by pixel): shrink-on-load rounds odd sizes up (427 -> 214), shifting the grid by up to
 //   half a source pixel. Use kExact wherever the pixels must match a teacher run with PIL.
 #pragma once
 
