@@ -1,0 +1,107 @@
+// CLIP preprocessing, exact (PIL + torchvision bit-for-bit) and fast (libvips) modes.
+#include "common/image/clip_preprocess.h"
+
+#include <vips/vips8>
+
+#include <algorithm>
+#include <vector>
+
+#include "common/image/pil_resize.h"
+#include "common/image/vips_resize.h"
+#include "common/util/error.h"
+
+namespace kd {
+namespace {
+
+void check_resolution(int resolution) {
+  if (resolution <= 0 || resolution > 16384)
+    throw Error("invalid preprocessing resolution").expected("1..16384").got(std::to_string(resolution));
+}
+
+void check_image(const RgbImage& image) {
+  if (image.width <= 0 || image.height <= 0 ||
+      image.rgb.size() != static_cast<size_t>(image.width) * image.height * 3)
+    throw Error("invalid RGB image")
+        .expected("width x height x 3 bytes")
+        .got(std::to_string(image.width) + "x" + std::to_string(image.height) + ", " +
+             std::to_string(image.rgb.size()) + " bytes");
+}
+
+}  // namespace
+
+int round_half_to_even_div2(int x) {
+  const int q = x >= 0 ? x / 2 : -((-x) / 2);
+  if (x % 2 == 0) return q;
+  // x / 2 = q +- 0.5: pick the even neighbour.
+  const int other = x > 0 ? q + 1 : q - 1;
+  return (q % 2 == 0) ? q : other;
+}
+
+ClipGeometry clip_geometry(int width, int height, int resolution) {
+  check_resolution(resolution);
+  ClipGeometry g;
+  // torchvision: short, long = sorted; new_long = int(size * long / short); Python's true division is a correctly
+  // rounded double, as is this one.
+  if (width <= height) {
+    g.resized_width = resolution;
+    g.resized_height = static_cast<int>(static_cast<double>(static_cast<int64_t>(resolution) * height) / width);
+  } else {
+    g.resized_height = resolution;
+    g.resized_width = static_cast<int>(static_cast<double>(static_cast<int64_t>(resolution) * width) / height);
+  }
+  g.crop_top = round_half_to_even_div2(g.resized_height - resolution);
+  g.crop_left = round_half_to_even_div2(g.resized_width - resolution);
+  return g;
+}
+
+void normalize_clip(const uint8_t* rgb_hwc, int width, int height, float* out_chw) {
+  float lut[3][256];
+  for (int c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v) lut[c][v] = (static_cast<float>(v) / 255.0f - kClipMean[c]) / kClipStd[c];
+  const size_t plane = static_cast<size_t>(width) * height;
+  float* r = out_chw;
+  float* g = out_chw + plane;
+  float* b = out_chw + 2 * plane;
+  for (size_t i = 0; i < plane; ++i) {
+    r[i] = lut[0][rgb_hwc[3 * i + 0]];
+    g[i] = lut[1][rgb_hwc[3 * i + 1]];
+    b[i] = lut[2][rgb_hwc[3 * i + 2]];
+  }
+}
+
+void clip_preprocess(const RgbImage& image, int resolution, ResizeMode mode, float* out_chw) {
+  check_image(image);
+  const ClipGeometry g = clip_geometry(image.width, image.height, resolution);
+  std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);
+  if (mode == ResizeMode::kExact) {
+    const RgbView src{image.rgb.data(), image.width, image.height, image.width * 3};
+    const float box[4] = {0.0f, 0.0f, static_cast<float>(image.width), static_cast<float>(image.height)};
+    pil_resize_bicubic(src, box, g.resized_width, g.resized_height, g.crop_left, g.crop_top, resolution, resolution,
+                       crop.data());
+  } else {
+    vips_resize_crop(image, 0, 0, image.width, image.height, g.resized_width, g.resized_height, g.crop_left,
+                     g.crop_top, resolution, resolution, crop.data());
+  }
+  normalize_clip(crop.data(), resolution, resolution, out_chw);
+}
+
+int fast_jpeg_shrink(int width, int height, int resolution) {
+  const int short_side = std::min(width, height);
+  for (int s : {8, 4, 2})
+    if (short_side / s >= resolution) return s;
+  return 1;
+}
+
+void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mode, float* out_chw,
+                          const DecodeOptions& options) {
+  check_resolution(resolution);
+  DecodeOptions opt = options;
+  opt.jpeg_shrink = 1;
+  if (mode == ResizeMode::kFast) {
+    const ImageHeader h = read_image_header(path);
+    if (h.is_jpeg) opt.jpeg_shrink = fast_jpeg_shrink(h.width, h.height, resolution);
+  }
+  clip_preprocess(decode_image(path, opt), resolution, mode, out_chw);
+}
+
+}  // namespace kd

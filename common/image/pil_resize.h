@@ -1,0 +1,48 @@
+// Pillow's bicubic resampling (Image.resize(..., BICUBIC, box=...)) reproduced bit-exactly for 8-bit RGB, so kd's
+// pixels equal those of OpenAI's PIL-based CLIP preprocessing.
+//
+// The math (Pillow 9.x, libImaging/Resample.c): separable; the horizontal pass runs first into an 8-bit temporary
+// holding only the source rows the vertical pass needs, then the vertical pass. Per axis, for output sample i:
+//   scale = (double)(in1 - in0) / out_size          (in0, in1: the box edges, float32 as in Pillow)
+//   filterscale = max(scale, 1); support = 2 * filterscale   (bicubic a = -0.5, widened when shrinking: antialias)
+//   center = in0 + (i + 0.5) * scale; first = max(0, (int)(center - support + 0.5));
+//   last = min(in_size, (int)(center + support + 0.5)); w_j = cubic((j - center + 0.5) / filterscale), normalised to
+//   sum 1, then fixed point with PRECISION_BITS = 22, rounded half away from zero;
+//   out = clamp((sum_j v_j * w_j + 2^21) >> 22, 0, 255)    (int32 accumulation; the temporary is clamped too).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace kd {
+
+constexpr int kPilPrecisionBits = 32 - 8 - 2;  // 22
+
+// The weights of one axis for output samples [out_begin, out_begin + out_count) of an out_size-sample resize.
+struct ResampleAxis {
+  int ksize = 0;                 // weights per output sample (stride of `weights`)
+  std::vector<int> first;        // [out_count] first source index used
+  std::vector<int> count;        // [out_count] number of source samples used (<= ksize)
+  std::vector<int32_t> weights;  // [out_count, ksize] fixed point, kPilPrecisionBits
+};
+
+// Pillow's bicubic coefficients for one axis. in0/in1 are the box edges in source samples (float32 like Pillow).
+ResampleAxis pil_bicubic_axis(int in_size, float in0, float in1, int out_size, int out_begin, int out_count);
+
+// A view of 8-bit interleaved RGB pixels: pixel (x, y) starts at data + y * stride + 3 * x.
+struct RgbView {
+  const uint8_t* data = nullptr;
+  int width = 0, height = 0;  // pixels
+  int stride = 0;             // bytes per row
+};
+
+// PIL's img.resize((out_w, out_h), BICUBIC, box=(box[0], box[1], box[2], box[3])) restricted to the output window
+// [win_x, win_x + win_w) x [win_y, win_y + win_h); only that window is computed. dst: [win_h, win_w, 3] uint8.
+// The window equals what cropping the full resize would give, bit for bit.
+void pil_resize_bicubic(const RgbView& src, const float box[4], int out_w, int out_h, int win_x, int win_y,
+                        int win_w, int win_h, uint8_t* dst);
+
+// Whole-image convenience: PIL's img.resize((out_w, out_h), BICUBIC). dst: [out_h, out_w, 3] uint8.
+void pil_resize_bicubic(const RgbView& src, int out_w, int out_h, uint8_t* dst);
+
+}  // namespace kd

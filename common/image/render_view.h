@@ -1,0 +1,24 @@
+// The one renderer: (decoded source image, view parameters) -> normalised CLIP input pixels. kd-extract (teacher)
+// and kd-train (student) both call it, so a cached teacher embedding always matches the pixels the student sees.
+//
+// Semantics (kExact):
+//   - a view equal to center_crop_view(w, h, res) (view 0) is rendered by clip_preprocess: bit-identical to CLIP's
+//     own preprocessing (tested);
+//   - any other view follows torchvision's resized_crop(img, top, left, h, w, size): the box is rounded to integer
+//     pixels (x, y, w, h each to the nearest integer and clamped inside the image), cropped, then resized to
+//     res x res with PIL's bicubic (pil_resize.h), so the filter sees no pixels outside the box. The
+//     RandomResizedCrop views make_view draws already have integer boxes.
+//   - flip mirrors the resized res x res result left-right (like RandomHorizontalFlip after RandomResizedCrop).
+// kFast: the same boxes, resized with libvips (vips_resize.h); view 0 uses clip_preprocess's fast path.
+#pragma once
+
+#include "common/image/clip_preprocess.h"
+#include "common/image/image_decode.h"
+#include "common/image/view_params.h"
+
+namespace kd {
+
+// out_chw: [3, resolution, resolution] float32, caller-owned (e.g. one slot of a batch tensor).
+void render_view(const RgbImage& image, const ViewParams& view, int resolution, ResizeMode mode, float* out_chw);
+
+}  // namespace kd
