@@ -525,6 +525,23 @@ TEST(CacheFormat, H5pyReadsEveryDatasetThroughThePlugin) {
   const int rc = run_capture(cmd, out);
   std::printf("%s", out.c_str());
   EXPECT_EQ(rc, 0) << cmd << "\n" << out;
+  // The other direction: kd reads and validates a text shard that plain h5py wrote (float16, vlen str, 32015).
+  const fs::path from_h5py = dir / "from-h5py.h5";
+  ASSERT_EQ(run_capture("HDF5_PLUGIN_PATH=" + quote(plugin_dir) + " " + quote(python) + " " + quote(script) +
+                            " --write-text-shard " + quote(from_h5py), out), 0) << out;
+  {
+    ShardReader r(from_h5py);
+    const ShardCounts c = validate_shard_schema(r);
+    EXPECT_EQ(c.n_rows, kNText);
+    EXPECT_EQ(r.stored_type(kEmbeds), StoredType::kFloat16);
+    EXPECT_EQ(r.read_strings(kCaptions), synth_strings("a photo of ", kNText));
+    EXPECT_EQ(r.read_int32(kTokens).data, synth_ints(kTokens, kNText * kContextLength, 49408));
+    const std::vector<float> want = synth_floats(kEmbeds, kNText * kD);
+    const ArrayF32 got = r.read_floats(kEmbeds);
+    for (size_t i = 0; i < want.size(); ++i)
+      ASSERT_EQ(got.data[i], half_to_float(float_to_half(want[i]))) << "numpy's float16 differs from kd's at " << i;
+    EXPECT_EQ(r.double_attr(kAttrLogitScale), 100.0);
+  }
   // Without the plugin, h5py must fail to read the compressed data (proves the filter is really in use).
   const std::string no_plugin = "env HDF5_PLUGIN_PATH=/nonexistent " + quote(python) +
                                 " -c 'import h5py,sys; f=h5py.File(sys.argv[1]); f[\"embeds\"][()]' " +

@@ -3,6 +3,7 @@
 reading every dataset with plain h5py: the zstd filter must come from HDF5_PLUGIN_PATH (kd's plugin), not hdf5plugin.
 
 Usage: h5py_check_cache.py ROOT   (ROOT/{image,text,val}/{index.json,shard-00000.h5}). Exit 0 = all good.
+       h5py_check_cache.py --write-text-shard PATH   (writes a text shard with h5py, for kd's reader to check)
 The synthetic values are recomputed here exactly as the C++ test makes them (keep the two in step)."""
 import json
 import os
@@ -58,6 +59,28 @@ def check_filters(path, ds, numeric):
     if numeric:  # HDF5 allows no Fletcher32 (a mandatory filter) on variable-length strings
         check(ds.fletcher32, f"{where}: no Fletcher32")
         check(ds.shuffle, f"{where}: no shuffle")
+
+
+def check_raw_chunk_is_plain_zstd_frame(path, ds):
+    """The filter-32015 convention, checked without any HDF5 filter: a stored chunk is shuffle -> one plain zstd
+    frame -> 4-byte Fletcher32 trailer. Decodes chunk 0 with the zstd command-line tool and unshuffles it."""
+    import shutil
+    import subprocess
+    where = f"{path}:{ds.name}"
+    if shutil.which("zstd") is None:
+        print(f"  note: zstd CLI not found, raw-frame check of {where} skipped")
+        return
+    mask, raw = ds.id.read_direct_chunk((0,) * ds.ndim)
+    check(mask == 0, f"{where}: chunk filter mask {mask}")
+    out = subprocess.run(["zstd", "-d", "-c", "-q"], input=raw[:-4], capture_output=True)
+    if not check(out.returncode == 0, f"{where}: chunk 0 minus the checksum is not a zstd frame: {out.stderr!r}"):
+        return
+    item = ds.dtype.itemsize
+    planes = np.frombuffer(out.stdout, np.uint8).reshape(item, -1)  # shuffle stores byte planes
+    values = planes.T.copy().view(ds.dtype).reshape((-1,) + ds.shape[1:])
+    rows = ds.chunks[0]
+    check(np.array_equal(values, ds[:rows]), f"{where}: decoded raw chunk differs from h5py's read")
+    print(f"  {where}: raw chunk 0 = zstd frame ({len(raw) - 4} bytes) + Fletcher32, decoded by the zstd CLI")
 
 
 def check_float(path, f, name, shape, dtype):
@@ -148,6 +171,7 @@ def check_image(root):
         check_float(path, f, "embeds", (N_IMAGE, V, D), "float16")
         check_float(path, f, "features", (N_IMAGE, V, WI), "float16")
         check_float(path, f, "view_params", (N_IMAGE, V, 5), "float32")
+        check_raw_chunk_is_plain_zstd_frame(path, f["view_params"])
         check_float(path, f, "logits_topk_values", (N_IMAGE, V, K), "float16")
         check_int(path, f, "logits_topk_index", synth_ints("logits_topk_index", (N_IMAGE, V, K), BANK))
         la = f["logits_topk_values"].attrs
@@ -191,7 +215,34 @@ def check_val(root):
     check_index(folder, "val", N_VAL_IMAGES, N_VAL_TEXTS, tid)
 
 
+def write_text_shard(path):
+    """The other direction: a text shard written by plain h5py (filter 32015 from HDF5_PLUGIN_PATH), which kd's
+    ShardReader must read and validate."""
+    n = N_TEXT
+    with h5py.File(path, "w") as f:
+        f.attrs["kd_format"] = "kd-cache"
+        f.attrs["kd_version"] = np.int64(1)
+        f.attrs["kind"] = "text"
+        f.attrs["teacher_id"] = "0" * 64
+        f.attrs["embed_dim"] = np.int64(D)
+        f.attrs["logit_scale"] = 100.0
+        f.attrs["preprocess"] = json.dumps({"resolution": 224, "mean": [0.5] * 3, "std": [0.5] * 3, "resize": "x"})
+        f.attrs["views"] = np.int64(1)
+        z = dict(compression=32015, compression_opts=(3,))
+        f.create_dataset("keys", data=[f"lines:{i}" for i in range(n)], dtype=h5py.string_dtype(), chunks=True, **z)
+        f.create_dataset("captions", data=synth_strings("a photo of ", n), dtype=h5py.string_dtype(), chunks=True, **z)
+        f.create_dataset("tokens", data=synth_ints("tokens", (n, CONTEXT), 49408), shuffle=True, fletcher32=True, **z)
+        f.create_dataset("embeds", data=synth_floats("embeds", (n, D)).astype(np.float16), shuffle=True,
+                         fletcher32=True, **z)
+        f.create_dataset("features", data=synth_floats("features", (n, WT)).astype(np.float16), shuffle=True,
+                         fletcher32=True, **z)
+    print(f"wrote {path} with h5py")
+    return 0
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--write-text-shard":
+        return write_text_shard(sys.argv[2])
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
