@@ -4,6 +4,7 @@
 
 #include <hdf5.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -311,6 +312,7 @@ TEST(CacheShard, LargerShardUsesSeveralChunks) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     x = static_cast<float>(static_cast<int64_t>(state >> 40) - (1 << 23)) / static_cast<float>(1 << 26);
   }
+  const auto t0 = std::chrono::steady_clock::now();
   {
     ShardWriter w(p);
     w.write_floats("embeds", {N, kV, D}, data, FloatStorage::kFloat16);
@@ -320,7 +322,17 @@ TEST(CacheShard, LargerShardUsesSeveralChunks) {
   }
   std::printf("  4096x3x512 fp16 shard of noise in [-0.125, 0.125): %.2f MiB on disk (raw %.2f MiB)\n", fs::file_size(p) / 1048576.0,
               N * kV * D * 2 / 1048576.0);
+  const auto t1 = std::chrono::steady_clock::now();
   ShardReader r(p);
+  const ArrayF32 whole = r.read_floats("embeds");
+  const auto t2 = std::chrono::steady_clock::now();
+  const double mb = N * kV * D * 4 / 1048576.0;
+  std::printf("  write+commit %.0f ms (%.0f MiB/s of float32 input), read all %.0f ms (%.0f MiB/s)\n",
+              std::chrono::duration<double, std::milli>(t1 - t0).count(),
+              mb / std::chrono::duration<double>(t1 - t0).count(),
+              std::chrono::duration<double, std::milli>(t2 - t1).count(),
+              mb / std::chrono::duration<double>(t2 - t1).count());
+  ASSERT_EQ(whole.data.size(), data.size());
   const ArrayF32 part = r.read_floats("embeds", {1000, 1500});
   ASSERT_EQ(part.data.size(), static_cast<size_t>(1500 * kV * D));
   for (size_t i = 0; i < part.data.size(); ++i)
