@@ -170,7 +170,7 @@ std::string ShardReader::string_attr(const std::string& name, const std::string&
   if (H5Sget_simple_extent_npoints(space.get()) != 1)
     throw Error("attribute is not a single value").file(file).key(where).expected("scalar string");
   if (H5Tis_variable_str(type.get()) > 0) {
-    H5Id mem = h5_utf8_string_type();
+    H5Id mem = h5_datatype(H5Tcopy(type.get()));  // same character set as stored: no ASCII/UTF-8 conversion
     char* value = nullptr;
     h5_check(H5Aread(attr.get(), mem.get(), &value), "cannot read attribute", file, where);
     std::string out = value ? value : "";
@@ -332,7 +332,8 @@ std::vector<std::string> ShardReader::read_strings(const std::string& name, RowR
   check_rank(sel.shape, 1, file, name);
   std::vector<std::string> out;
   if (sel.count == 0) return out;
-  H5Id mem = h5_utf8_string_type();
+  H5Id mem = h5_datatype(H5Tcopy(type.get()));  // same character set as stored (ASCII or UTF-8): bytes as they are
+  h5_check(mem.get(), "cannot copy datatype", file, name);
   std::vector<char*> ptrs(sel.count, nullptr);
   h5_check(H5Dread(ds.get(), mem.get(), sel.mem_space.get(), sel.file_space.get(), H5P_DEFAULT, ptrs.data()),
            "cannot read", file, name);
