@@ -77,15 +77,19 @@ RetrievalRanks retrieval_ranks(const torch::Tensor& image_emb, const torch::Tens
   auto txt = normalize_rows(text_emb, dt);   // [Nt, D]
   const double neg_inf = -std::numeric_limits<double>::infinity();
 
-  // Image → text, in blocks of images.
+  // Image → text, in blocks of images. An image's true score is the best of its captions' entries in the SAME score
+  // block (not a separately computed dot product, whose last bits could differ and let a caption outrank itself).
   std::vector<torch::Tensor> image_rank_parts;
   for (int64_t r0 = 0; r0 < Ni; r0 += block_rows) {
-    const int64_t r1 = std::min(Ni, r0 + block_rows);
-    auto sims = at::matmul(img.slice(0, r0, r1), txt.t());                                     // [b, Nt]
-    auto rows = at::arange(r0, r1, at::TensorOptions().dtype(at::kLong).device(dev));          // [b]
-    auto own = owner.unsqueeze(0) == rows.unsqueeze(1);                                        // [b, Nt] bool
-    auto best = sims.masked_fill(own.logical_not(), neg_inf).amax(1, /*keepdim=*/true);        // [b, 1]
-    image_rank_parts.push_back((sims > best).sum(1).to(at::kCPU));                             // [b] int64
+    const int64_t r1 = std::min(Ni, r0 + block_rows), b = r1 - r0;
+    auto sims = at::matmul(img.slice(0, r0, r1), txt.t());                          // [b, Nt]
+    auto own_captions = ((owner >= r0) & (owner < r1)).nonzero().squeeze(1);       // [m] caption indices
+    auto own_rows = owner.index_select(0, own_captions) - r0;                       // [m] rows in this block
+    auto own_scores = sims.reshape({-1}).index_select(0, own_rows * Nt + own_captions);  // [m]
+    auto best = at::full({b}, neg_inf, sims.options())
+                    .scatter_reduce(0, own_rows, own_scores, "amax", /*include_self=*/true);  // [b]
+    // (LibTorch 1.13 prints a one-time "scatter_reduce() is in beta" warning here; the op is stable in 2.x.)
+    image_rank_parts.push_back((sims > best.unsqueeze(1)).sum(1).to(at::kCPU));   // [b] int64
   }
   // Text → image, in blocks of captions.
   std::vector<torch::Tensor> text_rank_parts;
