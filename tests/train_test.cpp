@@ -1,0 +1,238 @@
+// kd-train end to end on coco-mini caches from the golden teacher: learning happens, two Gloo processes equal one,
+// SIGKILL + --resume is bit-identical, and the seed's own command lines run on CPU.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clip/clip_checkpoint.h"
+#include "common/clip/safetensors.h"
+#include "common/clip/tensor_io.h"
+#include "common/util/atomic_file.h"
+#include "tests/extract_helpers.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using kd::test::quoted;
+using kd::test::run_command;
+using kd::test::tool;
+
+// Caches of coco-mini made once for the whole suite: DATA/{image,COCO,CC} linked from shared, DATA/cache/*.
+class Train : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const fs::path shared = kd::test::shared_dir();
+    if (shared.empty()) return;
+    dir_ = new kd::test::TempDir("kd-train-test");
+    data_ = dir_->path() / "DATA";
+    fs::create_directories(data_);
+    for (const char* sub : {"image", "COCO", "CC"}) fs::create_directory_symlink(shared / "data/coco-mini" / sub, data_ / sub);
+    const fs::path teacher = shared / "golden/tiny-clip";
+    for (const char* kind : {"image", "text", "val"}) {
+      const std::string extra = std::string(kind) == "image" ? " --views 2" : "";
+      auto r = run_command(tool("kd-extract") + " " + kind + " --quiet --teacher " + quoted(teacher) +
+                           " --data-dir " + quoted(data_) + extra);
+      if (r.status != 0) setup_error_ += r.output;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (kd::test::shared_dir().empty()) {
+      if (kd::test::running_in_ci()) FAIL() << "shared fixtures missing under CI=true";
+      GTEST_SKIP() << "shared fixtures not found (KD_SHARED)";
+    }
+    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
+  }
+  // A small text student (64 wide: the golden teacher's embedding width) on the coco-mini text cache.
+  static std::string text_run(const std::string& name, const std::string& extra) {
+    return tool("kd-train") + " --quiet --data_dir " + quoted(data_) + " --dataset text_dataset --model_name " + name +
+           " --save_dir " + quoted(dir_->path() / "runs") +
+           " --transformer_width 64 --transformer_layers 2 --transformer_heads 2 --output_dim 64"
+           " --batch_size 32 --lr 2e-3 --lr_scheduler cosine --threads 1 " + extra;
+  }
+  static fs::path run_dir(const std::string& name) { return dir_->path() / "runs" / name; }
+
+  static kd::test::TempDir* dir_;
+  static fs::path data_;
+  static std::string setup_error_;
+};
+kd::test::TempDir* Train::dir_ = nullptr;
+fs::path Train::data_;
+std::string Train::setup_error_;
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(p);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+std::map<std::string, at::Tensor> student_tensors(const fs::path& file) {
+  auto st = kd::SafetensorsFile::open(file);
+  std::map<std::string, at::Tensor> out;
+  for (const auto& n : st.names()) out[n] = kd::tensor_from_safetensors(st.at(n));
+  return out;
+}
+
+TEST_F(Train, ShortRunLowersLossAndRaisesValCosine) {
+  auto r = run_command(text_run("learn", "--max_epochs 6"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto lines = read_jsonl(run_dir("learn") / "metrics.jsonl");
+  std::vector<double> losses, cosines;
+  for (const auto& j : lines) {
+    if (j.contains("val")) cosines.push_back(j["val"]["mean_cosine"].get<double>());
+    else losses.push_back(j["loss"].get<double>());
+  }
+  ASSERT_GE(losses.size(), 12u);
+  ASSERT_EQ(cosines.size(), 6u);
+  const double first = (losses[0] + losses[1]) / 2, last = (losses[losses.size() - 1] + losses[losses.size() - 2]) / 2;
+  EXPECT_LT(last, 0.8 * first) << "loss " << first << " -> " << last;
+  EXPECT_GT(cosines.back(), cosines.front() + 0.05) << "val cosine " << cosines.front() << " -> " << cosines.back();
+  std::cout << "[train] loss " << first << " -> " << last << ", val cosine " << cosines.front() << " -> "
+            << cosines.back() << "\n";
+  // The exported student loads with kd's loader as a text tower.
+  kd::LoadedClip s = kd::load_clip(run_dir("learn") / "student.safetensors");
+  EXPECT_TRUE(s.model.config.has_text);
+  EXPECT_FALSE(s.model.config.has_vision);
+  EXPECT_EQ(s.model.config.text.n_heads, 2);
+  EXPECT_TRUE(fs::exists(run_dir("learn") / "config.json"));
+  EXPECT_TRUE(fs::exists(run_dir("learn") / "checkpoints/last.ckpt"));
+}
+
+TEST_F(Train, TwoGlooProcessesEqualOneProcess) {
+  auto one = run_command(text_run("one", "--max_epochs 2"));
+  ASSERT_EQ(one.status, 0) << one.output;
+  auto two = run_command(text_run("two", "--max_epochs 2 --gpus 0,1 --strategy ddp"));
+  ASSERT_EQ(two.status, 0) << two.output;
+  auto a = student_tensors(run_dir("one") / "student.safetensors");
+  auto b = student_tensors(run_dir("two") / "student.safetensors");
+  ASSERT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (const auto& [name, t] : a) {
+    const double rel = (t - b.at(name)).abs().max().item<double>() / std::max(1e-12, t.abs().max().item<double>());
+    worst = std::max(worst, rel);
+  }
+  // Same data, same global batch; only the order of float summation differs (two half-batch means all-reduced).
+  EXPECT_LT(worst, 1e-4) << "max relative difference over all tensors";
+  std::cout << "[train] 2 processes vs 1: max relative difference " << worst << "\n";
+}
+
+TEST_F(Train, SigkillAndResumeIsBitIdentical) {
+  const std::string args = "--max_epochs 4 --checkpoint-every-steps 1";
+  auto full = run_command(text_run("full", args));
+  ASSERT_EQ(full.status, 0) << full.output;
+  const std::string cmd = text_run("killed", args);
+  int kills = 0;
+  for (int delay_ms : {1500, 2500}) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const std::string c = "exec " + cmd + (delay_ms == 1500 ? "" : " --resume " + quoted(run_dir("killed"))) +
+                            " >/dev/null 2>&1";
+      execl("/bin/sh", "sh", "-c", c.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    kills += WIFSIGNALED(status) ? 1 : 0;
+  }
+  EXPECT_GE(kills, 1) << "no run was killed: raise the workload or lower the delays";
+  EXPECT_TRUE(fs::exists(run_dir("killed") / "checkpoints/last.ckpt"));
+  auto resumed = run_command(tool("kd-train") + " --quiet --resume " + quoted(run_dir("killed")));
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  auto a = student_tensors(run_dir("full") / "student.safetensors");
+  auto b = student_tensors(run_dir("killed") / "student.safetensors");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) EXPECT_TRUE(at::equal(t, b.at(name))) << name << " differs after resume";
+  // The metrics of the resumed run continue the interrupted one without duplicates.
+  auto lines = read_jsonl(run_dir("killed") / "metrics.jsonl");
+  int64_t previous = 0;
+  for (const auto& j : lines) {
+    if (j.contains("val")) continue;
+    EXPECT_EQ(j["step"].get<int64_t>(), previous + 1);
+    previous = j["step"].get<int64_t>();
+  }
+}
+
+TEST_F(Train, ImageStudentTrainsOnRenderedViews) {
+  auto r = run_command(tool("kd-train") + " --quiet --data_dir " + quoted(data_) +
+                       " --dataset image_dataset --model_name img --save_dir " + quoted(dir_->path() / "runs") +
+                       " --width 64 --layers 2 --heads 2 --output_dim 64 --batch_size 16 --max_epochs 2"
+                       " --precision bf16 --loss l1 cos --weight 1,1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto lines = read_jsonl(run_dir("img") / "metrics.jsonl");
+  ASSERT_FALSE(lines.empty());
+  EXPECT_TRUE(lines[0].contains("loss_cos"));
+  EXPECT_TRUE(fs::exists(run_dir("img") / "student.safetensors"));
+}
+
+TEST_F(Train, BadOptionsNameTheOption) {
+  auto r = run_command(text_run("bad", "--loss kl nope --weight 1 1"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("nope"), std::string::npos) << r.output;
+  r = run_command(text_run("bad2", "--output_dim 32"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("--output_dim"), std::string::npos) << r.output;
+  r = run_command(tool("kd-train") + " --data_dir /nonexistent --dataset text_dataset");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("kd-extract"), std::string::npos) << r.output;
+}
+
+
+// The seed's two command lines, verbatim plus --max_steps (and --save_dir) to bound the time, on a data folder
+// whose caches come from a small random teacher with the real 512-wide embedding (the seed students' output_dim).
+TEST_F(Train, SeedCommandLinesRunOnCpu) {
+  const fs::path shared = kd::test::shared_dir();
+  const fs::path data = dir_->path() / "DATA512";
+  fs::create_directories(data);
+  for (const char* sub : {"image", "COCO", "CC"}) fs::create_directory_symlink(shared / "data/coco-mini" / sub, data / sub);
+  kd::ClipConfig c = kd::vit_b_32_config();
+  c.vision = {64, 1, 1, 256, 32, 224};
+  c.text.width = 64;
+  c.text.n_layers = 1;
+  c.text.n_heads = 1;
+  c.text.mlp_width = 256;
+  const fs::path teacher = dir_->path() / "teacher512";
+  fs::create_directories(teacher);
+  kd::save_clip_openai_safetensors(kd::ClipModel::create(c, 3), teacher / "model.safetensors");
+  fs::copy_file(shared / "clip/bpe_simple_vocab_16e6.txt.gz", teacher / "bpe_simple_vocab_16e6.txt.gz");
+  for (const char* kind : {"image", "text", "val"}) {
+    auto r = run_command(tool("kd-extract") + " " + kind + " --quiet --teacher " +
+                         quoted(teacher / "model.safetensors") + " --data-dir " + quoted(data));
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  const std::string runs = " --max_steps 1 --save_dir " + quoted(dir_->path() / "seed-runs");
+  auto image = run_command(tool("kd-train") + " --data_dir " + quoted(data) +
+                           " --strategy=ddp --gpus=0,1,2,3 --precision=16 --max_epochs=100"
+                           " --dataset=image_dataset --model_name=model_image_distilled" + runs);
+  ASSERT_EQ(image.status, 0) << image.output;
+  EXPECT_NE(image.output.find("4 device(s) run as that many Gloo processes on CPU"), std::string::npos) << image.output;
+  auto text = run_command(tool("kd-train") + " --data_dir " + quoted(data) +
+                          " --gpus=0 --precision=16 --max_epochs=100 --dataset=text_dataset"
+                          " --model_name=model_text_distilled" + runs);
+  ASSERT_EQ(text.status, 0) << text.output;
+  kd::ClipConfig img = kd::load_clip(dir_->path() / "seed-runs/model_image_distilled/student.safetensors").model.config;
+  EXPECT_EQ(img.vision.width, 576);
+  EXPECT_EQ(img.vision.n_heads, 24);
+  EXPECT_EQ(img.embed_dim, 512);
+  kd::ClipConfig txt = kd::load_clip(dir_->path() / "seed-runs/model_text_distilled/student.safetensors").model.config;
+  EXPECT_EQ(txt.text.width, 128);
+  EXPECT_EQ(txt.text.n_heads, 8);
+}
+
+}  // namespace
