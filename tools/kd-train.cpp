@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
   add->add_option(names("t"), o.t, "temperature of kl and ce")->capture_default_str();
   add->add_option(names("weight"), weight, "loss weights, in --loss order (space or comma separated)")
       ->capture_default_str();
-  add->add_option(names("loss_scale"), loss_scale, "loss scales, in --loss order")->capture_default_str();
+  CLI::Option* scale_opt =
+      add->add_option(names("loss_scale"), loss_scale, "loss scales, in --loss order")->capture_default_str();
   add->add_option(names("loss"), loss, "losses: l1 kl ce cos fd affinity affinity_topk icl")->capture_default_str();
   add->add_option(names("gpus"), gpus, "CUDA devices, e.g. 0,1,2,3 (without CUDA: CPU processes)");
   add->add_option(names("strategy"), o.strategy, "auto or ddp (one process per device)")->capture_default_str();
@@ -108,7 +109,8 @@ int main(int argc, char** argv) {
     o.bank = bank;
     o.teacher = teacher;
     o.weight = to_doubles(weight, "--weight");
-    o.loss_scale = to_doubles(loss_scale, "--loss_scale");
+    // Scales default to 1 for whatever losses are chosen; weights must match an explicit --loss.
+    o.loss_scale = scale_opt->count() ? to_doubles(loss_scale, "--loss_scale") : std::vector<double>{};
     o.loss = kd::split_list(loss);
     o.gpus = kd::split_list(gpus);
     return kd::train_main(o, std::vector<std::string>(argv + 1, argv + argc));

@@ -11,6 +11,11 @@ namespace kd {
 
 torch::Tensor quick_gelu(const torch::Tensor& x) { return x * at::sigmoid(x * 1.702); }
 
+torch::Tensor layer_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x) {
+  const at::ScalarType want = ln->weight.scalar_type();
+  return ln(x.scalar_type() == want ? x : x.to(want));
+}
+
 SelfAttentionImpl::SelfAttentionImpl(int64_t width, int64_t n_heads_) : n_heads(n_heads_) {
   in_proj_weight = register_parameter("in_proj_weight", at::empty({3 * width, width}));
   in_proj_bias = register_parameter("in_proj_bias", at::zeros({3 * width}));
@@ -56,8 +61,8 @@ ResidualBlockImpl::ResidualBlockImpl(int64_t width, int64_t n_heads, int64_t mlp
 }
 
 torch::Tensor ResidualBlockImpl::forward(const torch::Tensor& x, bool causal) {
-  torch::Tensor h = x + attn->forward(ln_1(x), causal);
-  return h + mlp(ln_2(h));
+  torch::Tensor h = x + attn->forward(layer_norm(ln_1, x), causal);
+  return h + mlp(layer_norm(ln_2, h));
 }
 
 TransformerImpl::TransformerImpl(int64_t width_, int64_t n_layers_, int64_t n_heads, int64_t mlp_width, double eps)

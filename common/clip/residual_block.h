@@ -13,6 +13,10 @@ namespace kd {
 // x * sigmoid(1.702 x), CLIP's activation.
 torch::Tensor quick_gelu(const torch::Tensor& x);
 
+// ln(x) with x first cast to the LayerNorm's parameter dtype: under autocast the activations arrive in bf16/fp16
+// while the parameters stay float32, and LibTorch 1.13's CPU autocast has no rule for layer_norm.
+torch::Tensor layer_norm(torch::nn::LayerNorm& ln, const torch::Tensor& x);
+
 // Self-attention with q, k, v stacked in one projection as nn.MultiheadAttention stores them.
 class SelfAttentionImpl : public torch::nn::Module {
  public:

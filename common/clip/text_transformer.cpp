@@ -30,7 +30,7 @@ TowerOutput TextTransformerImpl::forward(const torch::Tensor& tokens) {
   at::Tensor x = token_embedding(ids) + positional_embedding.narrow(0, 0, L);  // [B, L, W]
   x = transformer->forward(x, /*causal=*/true);
   at::Tensor rows = at::arange(ids.size(0), pool.options());
-  at::Tensor features = ln_final(x.index({rows, pool}));    // [B, W]
+  at::Tensor features = layer_norm(ln_final, x.index({rows, pool}));    // [B, W]
   return {features, at::matmul(features, text_projection)};  // [B, D]
 }
 

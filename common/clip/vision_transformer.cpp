@@ -35,8 +35,8 @@ TowerOutput VisionTransformerImpl::forward(const torch::Tensor& pixels) {
   at::Tensor x = at::matmul(patches, conv1_weight.view({W, 3 * P * P}).t());  // [B, G*G, W]
   at::Tensor cls = class_embedding.to(x.dtype()).view({1, 1, W}).expand({B, 1, W});
   x = at::cat({cls, x}, 1) + positional_embedding.to(x.dtype());  // [B, G*G + 1, W]
-  x = transformer->forward(ln_pre(x), /*causal=*/false);
-  at::Tensor features = ln_post(x.select(1, 0));  // [B, W]
+  x = transformer->forward(layer_norm(ln_pre, x), /*causal=*/false);
+  at::Tensor features = layer_norm(ln_post, x.select(1, 0));  // [B, W]
   return {features, at::matmul(features, proj)};  // [B, D]
 }
 
