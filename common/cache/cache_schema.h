@@ -62,6 +62,12 @@ inline constexpr const char* kAttrBankId = "bank_id";            // on logits_to
 inline constexpr const char* kAttrBankKind = "bank_kind";        // on logits_topk_values: str (image|text)
 inline constexpr const char* kAttrBankSize = "bank_size";        // on logits_topk_values: int64
 
+// Written by kd-extract (readers that do not need them ignore them):
+inline constexpr const char* kAttrImageRoot = "image_root";        // str: absolute image folder; keys are relative
+inline constexpr const char* kAttrExtractOptions = "extract_options";  // str: JSON of what produced the shard
+inline constexpr const char* kSkippedKeys = "skipped_keys";        // [S] str: inputs of this shard not cached
+inline constexpr const char* kSkippedReasons = "skipped_reasons";  // [S] str: why
+
 inline constexpr int64_t kContextLength = 77;      // tokens per caption
 inline constexpr int64_t kViewParamsWidth = 5;     // x, y, w, h, flip
 

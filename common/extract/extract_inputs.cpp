@@ -1,0 +1,140 @@
+// Listing images, gathering captions across files, pairing COCO val images with their captions.
+#include "common/extract/extract_inputs.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/util/atomic_file.h"
+#include "common/util/error.h"
+#include "common/util/sha256.h"
+
+namespace kd {
+namespace {
+
+bool has_image_extension(const std::filesystem::path& p) {
+  static const std::set<std::string> kExt = {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp",
+                                             ".ppm", ".pgm",  ".pnm", ".avif", ".heic", ".jxl"};
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return kExt.count(e) > 0;
+}
+
+bool is_hidden(const std::filesystem::path& p) {
+  const std::string n = p.filename().string();
+  return !n.empty() && n[0] == '.';
+}
+
+}  // namespace
+
+ImageInputs list_images(const std::filesystem::path& images, bool recursive) {
+  ImageInputs out;
+  std::error_code ec;
+  if (std::filesystem::is_directory(images, ec)) {
+    out.root = std::filesystem::absolute(images).lexically_normal();
+    auto visit = [&](const std::filesystem::directory_entry& e) {
+      if (!e.is_regular_file() || is_hidden(e.path())) return;
+      if (!has_image_extension(e.path())) {
+        ++out.ignored_files;
+        return;
+      }
+      out.keys.push_back(e.path().lexically_relative(out.root).string());
+    };
+    if (recursive) {
+      for (const auto& e : std::filesystem::recursive_directory_iterator(images)) visit(e);
+    } else {
+      for (const auto& e : std::filesystem::directory_iterator(images)) visit(e);
+    }
+  } else if (std::filesystem::is_regular_file(images, ec)) {
+    out.root = std::filesystem::absolute(images).parent_path().lexically_normal();
+    std::ifstream in(images);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty() || line[0] == '#') continue;
+      out.keys.push_back(line);
+    }
+  } else {
+    throw Error("image folder or list not found").key("--images").got(images.string());
+  }
+  std::sort(out.keys.begin(), out.keys.end());
+  out.keys.erase(std::unique(out.keys.begin(), out.keys.end()), out.keys.end());
+  return out;
+}
+
+CaptionInputs read_caption_inputs(const std::vector<std::filesystem::path>& files, const std::string& format) {
+  CaptionInputs out;
+  std::map<std::string, std::string> origin;  // key -> file
+  for (const auto& file : files) {
+    CaptionRead read = read_captions(file, parse_caption_format(format));
+    std::set<std::string> bad_utf8;
+    for (const auto& [key, reason] : read.invalid_utf8) {
+      bad_utf8.insert(key);
+      out.skipped.emplace_back(key, "caption is not valid UTF-8 (" + reason + ")");
+    }
+    for (auto& s : read.skipped) out.skipped.push_back(std::move(s));
+    for (auto& c : read.captions) {
+      if (bad_utf8.count(c.key)) continue;
+      auto [it, fresh] = origin.emplace(c.key, file.string());
+      if (!fresh)
+        throw Error("the same caption key comes from two files").key(c.key).file(file.string())
+            .got("also in " + it->second).hint("pass caption files of different formats, or merge them");
+      out.captions.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+ValInputs read_val_inputs(const std::filesystem::path& images_dir, const std::filesystem::path& captions_json) {
+  if (!std::filesystem::is_directory(images_dir))
+    throw Error("val image folder not found").key("--images").got(images_dir.string());
+  ValInputs out;
+  out.images.root = std::filesystem::absolute(images_dir).lexically_normal();
+  const std::string text = read_file(captions_json);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("images") || !j["images"].is_array())
+    throw Error("not a COCO captions file with an \"images\" list").file(captions_json.string());
+  std::vector<std::pair<std::string, int64_t>> listed;  // file_name, id
+  for (const auto& im : j["images"]) {
+    if (!im.is_object() || !im.contains("id") || !im["id"].is_number_integer() || !im.contains("file_name") ||
+        !im["file_name"].is_string())
+      throw Error("image record without integer id and string file_name").file(captions_json.string())
+          .key("images").got(im.dump().substr(0, 120));
+    listed.emplace_back(im["file_name"].get<std::string>(), im["id"].get<int64_t>());
+  }
+  std::sort(listed.begin(), listed.end());
+  std::set<int64_t> present;
+  for (const auto& [name, id] : listed) {
+    if (!std::filesystem::exists(out.images.root / name)) {
+      out.skipped.emplace_back(name, "image listed in " + captions_json.filename().string() + " but not found");
+      continue;
+    }
+    out.images.keys.push_back(name);
+    out.image_ids.push_back(id);
+    present.insert(id);
+  }
+  CaptionRead read = read_captions(captions_json, CaptionFormat::kCoco);
+  for (auto& s : read.skipped) out.skipped.push_back(std::move(s));
+  for (auto& c : read.captions) {
+    if (!present.count(c.image_id)) {
+      out.skipped.emplace_back(c.key, "caption of image id " + std::to_string(c.image_id) + ", which is not present");
+      continue;
+    }
+    out.captions.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::string fingerprint_keys(const std::vector<std::string>& keys) {
+  std::string joined;
+  for (const auto& k : keys) {
+    joined += k;
+    joined += '\n';
+  }
+  return sha256_hex(joined);
+}
+
+}  // namespace kd

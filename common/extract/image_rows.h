@@ -1,0 +1,41 @@
+// Turns a range of images into teacher rows: parallel decode and view rendering (TBB, bounded), batches to the
+// teacher, results in memory for one shard. Unreadable images become skipped entries; nothing throws for bad input.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/extract/extract_inputs.h"
+#include "common/extract/teacher_encoder.h"
+#include "common/image/clip_preprocess.h"
+#include "common/image/view_params.h"
+
+namespace kd {
+
+class Progress;
+
+struct ImageRowOptions {
+  int views = 1;               // V
+  ViewOptions view_options;    // random resized crops of views >= 1
+  uint64_t seed = 0;
+  int resolution = 224;        // the teacher's image_size
+  ResizeMode resize = ResizeMode::kExact;
+  uint64_t max_pixels = 0;
+  int64_t batch = 64;          // images per teacher call (x V views)
+};
+
+struct ImageRows {
+  std::vector<std::string> keys;         // [N]
+  std::vector<float> embeds;             // [N, V, D]
+  std::vector<float> features;           // [N, V, W]
+  std::vector<float> view_params;        // [N, V, 5]: x, y, w, h (source pixels), flip
+  SkippedList skipped;
+  int64_t rows() const { return static_cast<int64_t>(keys.size()); }
+};
+
+// Images inputs.keys[begin, end) under inputs.root.
+ImageRows encode_image_range(const ImageInputs& inputs, int64_t begin, int64_t end, TeacherEncoder& teacher,
+                             const ImageRowOptions& options, Progress& progress);
+
+}  // namespace kd

@@ -1,0 +1,71 @@
+// TeacherEncoder: load, move to device/precision, encode batches without autograd.
+#include "common/extract/teacher_encoder.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "common/clip/clip_checkpoint.h"
+#include "common/util/error.h"
+#include "common/util/sha256.h"
+
+namespace kd {
+namespace {
+
+at::ScalarType dtype_for(const std::string& precision) {
+  if (precision == "fp16") return at::kHalf;
+  if (precision == "bf16") return at::kBFloat16;
+  return at::kFloat;
+}
+
+at::Device parse_device(const std::string& device) {
+  try {
+    return at::Device(device);
+  } catch (const c10::Error&) {
+    throw Error("not a device").key("--device").expected("cpu, cuda or cuda:N").got(device);
+  }
+}
+
+}  // namespace
+
+TeacherEncoder::TeacherEncoder(const std::filesystem::path& teacher, const std::string& device,
+                               const std::string& precision)
+    : device_(parse_device(device)), dtype_(dtype_for(precision)) {
+  LoadedClip loaded = load_clip(teacher);
+  model_ = std::move(loaded.model);
+  if (!model_.config.has_vision || !model_.config.has_text)
+    throw Error("a teacher needs both towers").file(teacher.string())
+        .got(model_.config.has_vision ? "vision tower only" : "text tower only");
+  teacher_id_ = sha256_file_hex(loaded.weights_file);
+  logit_scale_ = model_.logit_multiplier();
+  if (device_.is_cuda() && !at::hasCUDA())
+    throw Error("CUDA device requested but this LibTorch has no CUDA").key("--device").got(device);
+  model_.to(device_, dtype_);
+  model_.eval();
+}
+
+EncodedBatch TeacherEncoder::encode_images(const at::Tensor& pixels) {
+  c10::InferenceMode guard;
+  TowerOutput out = model_.visual->forward(pixels.to(device_, dtype_));
+  return {out.embeds.to(at::kCPU, at::kFloat), out.features.to(at::kCPU, at::kFloat)};
+}
+
+EncodedBatch TeacherEncoder::encode_tokens(const at::Tensor& tokens) {
+  c10::InferenceMode guard;
+  TowerOutput out = model_.text->forward(tokens.to(device_));
+  return {out.embeds.to(at::kCPU, at::kFloat), out.features.to(at::kCPU, at::kFloat)};
+}
+
+std::filesystem::path find_vocab_for_teacher(const std::filesystem::path& teacher, const std::filesystem::path& vocab) {
+  if (!vocab.empty()) {
+    if (!std::filesystem::exists(vocab)) throw Error("vocabulary not found").key("--vocab").got(vocab.string());
+    return vocab;
+  }
+  const std::filesystem::path dir = std::filesystem::is_directory(teacher) ? teacher : teacher.parent_path();
+  const std::filesystem::path folder = dir.empty() ? std::filesystem::path(".") : dir;
+  if (std::filesystem::exists(folder / "vocab.json") && std::filesystem::exists(folder / "merges.txt")) return folder;
+  if (std::filesystem::exists(folder / "bpe_simple_vocab_16e6.txt.gz")) return folder / "bpe_simple_vocab_16e6.txt.gz";
+  throw Error("no vocabulary beside the teacher").file(folder.string())
+      .expected("vocab.json + merges.txt or bpe_simple_vocab_16e6.txt.gz").hint("pass --vocab");
+}
+
+}  // namespace kd

@@ -1,0 +1,35 @@
+// Helpers for end-to-end tests that run kd's tools: run a command and capture its output, read a cache back.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "tests/test_support.h"
+
+namespace kd::test {
+
+struct CommandResult {
+  int status = -1;     // exit status, or -1 when it did not exit normally
+  std::string output;  // stdout and stderr together
+};
+
+inline CommandResult run_command(const std::string& cmd) {
+  CommandResult r;
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+  if (!pipe) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+  int st = pclose(pipe);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+inline std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+
+inline std::string tool(const std::string& name) { return quoted(bin_dir() / name); }
+
+}  // namespace kd::test
