@@ -212,3 +212,45 @@ TEST(KdEval, BinaryWritesTableJsonAndMarkdown) {
   EXPECT_EQ(WEXITSTATUS(std::system((bin.string() + " --val-cache " + (tmp / "nope").string() +
                                      " --image-student " + golden + " 2> /dev/null").c_str())), 1);
 }
+
+TEST(KdEval, OnARealKdExtractValCacheStudentEqualsTeacher) {
+  KD_REQUIRE_SHARED(shared);
+  const auto extract = kd::test::bin_dir() / "kd-extract", eval = kd::test::bin_dir() / "kd-eval";
+  if (!std::filesystem::exists(extract) || !std::filesystem::exists(eval))
+    GTEST_SKIP() << "build kd-extract and kd-eval first";
+  kd::test::TempDir tmp("kd-eval-extract");
+  const auto golden = (shared / "golden" / "tiny-clip").string();
+  const auto coco = shared / "data" / "coco-mini" / "COCO";
+  const std::string log = (tmp / "log.txt").string();
+  const std::string cmd_extract = extract.string() + " val --teacher " + golden + " --vocab " +
+                                  (shared / "clip" / "bpe_simple_vocab_16e6.txt.gz").string() + " --images " +
+                                  (coco / "val2017").string() + " --captions " +
+                                  (coco / "annotations" / "captions_val2017.json").string() + " --out " +
+                                  (tmp / "val").string() + " --dtype fp32 > " + log + " 2>&1";
+  ASSERT_EQ(std::system(cmd_extract.c_str()), 0) << kd::read_file(log);
+  const std::string out = (tmp / "report.json").string();
+  const std::string cmd_eval = eval.string() + " --val-cache " + (tmp / "val").string() + " --image-student " +
+                               golden + " --text-student " + golden + " --teacher " + golden + " --out " + out +
+                               " --batch 16 --block-rows 50 --quiet > " + log + " 2>&1";
+  ASSERT_EQ(std::system(cmd_eval.c_str()), 0) << kd::read_file(log);
+  const auto j = nlohmann::json::parse(kd::read_file(out));
+  const kd::ValCache v = kd::read_val_cache(tmp / "val");
+  EXPECT_EQ(j["val_set"]["n_images"], v.n_images());
+  EXPECT_EQ(j["val_set"]["n_texts"], v.n_texts());
+  ASSERT_EQ(j["pairings"].size(), 4u);
+  const auto& tt = j["pairings"][0];
+  const auto& ss = j["pairings"][3];
+  ASSERT_EQ(ss["image_tower"], "student");
+  ASSERT_EQ(ss["text_tower"], "student");
+  for (int64_t k : {1, 5, 10}) {
+    const std::string key = "R@" + std::to_string(k);
+    EXPECT_EQ(ss["image_to_text"][key], tt["image_to_text"][key]) << key;
+    EXPECT_EQ(ss["text_to_image"][key], tt["text_to_image"][key]) << key;
+    double i2t, t2i;
+    brute_recall(v.image_embeds, v.text_embeds, v.text_image, k, i2t, t2i);
+    EXPECT_DOUBLE_EQ(tt["image_to_text"][key].get<double>(), i2t) << key;
+    EXPECT_DOUBLE_EQ(tt["text_to_image"][key].get<double>(), t2i) << key;
+  }
+  for (const auto& t : j["towers"])
+    EXPECT_NEAR(t["mean_cosine_to_teacher"].get<double>(), 1.0, 1e-6) << t["role"];
+}
