@@ -234,6 +234,12 @@ BpeTokenizer BpeTokenizer::load(const fs::path& path) {
       .file(path.string());
 }
 
+std::vector<std::string> BpeTokenizer::merges() const {
+  std::vector<std::string> out(merge_ranks_.size());
+  for (const auto& [pair, rank] : merge_ranks_) out.at(static_cast<size_t>(rank)) = pair;
+  return out;
+}
+
 int32_t BpeTokenizer::token_id(const std::string& token) const {
   auto it = encoder_.find(token);
   return it == encoder_.end() ? -1 : it->second;

@@ -61,6 +61,8 @@ class BpeTokenizer {
   // id -> token string (byte-to-unicode characters, '</w>' ends a word). Size 49408 for CLIP.
   const std::vector<std::string>& vocab() const { return id_to_token_; }
   int32_t token_id(const std::string& token) const;  // -1 when unknown
+  // The merges in rank order, each "a b" (what HF's merges.txt lists after its '#version' line).
+  std::vector<std::string> merges() const;
 
   BpeTokenizer(BpeTokenizer&&) noexcept;
   BpeTokenizer& operator=(BpeTokenizer&&) noexcept;

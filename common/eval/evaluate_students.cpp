@@ -1,0 +1,151 @@
+// kd-eval's evaluation: load, embed, score over the whole set, compare with the teacher, time.
+#include "common/eval/evaluate_students.h"
+
+#include "common/clip/clip_checkpoint.h"
+#include "common/clip/student_path.h"
+#include "common/util/error.h"
+#include "common/util/sha256.h"
+
+namespace kd {
+namespace {
+
+int64_t count_parameters(const torch::nn::Module& module) {
+  int64_t n = 0;
+  for (const auto& p : module.parameters()) n += p.numel();
+  return n;
+}
+
+nlohmann::json vision_json(const ClipConfig& c) {
+  return {{"tower", "vision"},           {"width", c.vision.width},         {"n_layers", c.vision.n_layers},
+          {"n_heads", c.vision.n_heads}, {"mlp_width", c.vision.mlp_width}, {"patch_size", c.vision.patch_size},
+          {"image_size", c.vision.image_size}, {"embed_dim", c.embed_dim}};
+}
+
+nlohmann::json text_json(const ClipConfig& c) {
+  return {{"tower", "text"},           {"width", c.text.width},         {"n_layers", c.text.n_layers},
+          {"n_heads", c.text.n_heads}, {"mlp_width", c.text.mlp_width}, {"context_length", c.text.context_length},
+          {"vocab_size", c.text.vocab_size}, {"embed_dim", c.embed_dim}};
+}
+
+LoadedClip load_tower(const std::filesystem::path& given, bool vision, int64_t embed_dim, const std::string& role) {
+  LoadedClip loaded = load_clip(resolve_student_path(given));
+  const bool has = vision ? loaded.model.config.has_vision : loaded.model.config.has_text;
+  if (!has)
+    throw Error(role + " has no " + (vision ? "vision" : "text") + " tower").file(given.string())
+        .hint(vision ? "pass it as --text-student" : "pass it as --image-student");
+  if (loaded.model.config.embed_dim != embed_dim)
+    throw Error(role + " embeds into another width than the val cache's teacher").file(given.string())
+        .key("embed_dim").expected(std::to_string(embed_dim)).got(std::to_string(loaded.model.config.embed_dim));
+  return loaded;
+}
+
+RetrievalRecall recall_of(const torch::Tensor& img, const torch::Tensor& txt, const ValCache& cache,
+                          const std::vector<int64_t>& ks, int64_t block_rows) {
+  return retrieval_recall(img, txt, cache.text_image, ks, block_rows);
+}
+
+std::vector<double> ratio(const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> out(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out[i] = b[i] > 0 ? a[i] / b[i] : std::nan("");
+  return out;
+}
+
+}  // namespace
+
+torch::Device parse_device(const std::string& name) {
+  try {
+    return torch::Device(name);
+  } catch (const c10::Error&) {
+    throw Error("not a device").key("--device").expected("cpu, cuda or cuda:N").got(name);
+  }
+}
+
+std::vector<PairingResult> score_pairings(const ValCache& cache, const torch::Tensor& student_image_embeds,
+                                          const torch::Tensor& student_text_embeds, const std::vector<int64_t>& ks,
+                                          int64_t block_rows) {
+  std::vector<PairingResult> out;
+  PairingResult tt{"teacher", "teacher", recall_of(cache.image_embeds, cache.text_embeds, cache, ks, block_rows), {}, {}};
+  out.push_back(tt);
+  auto add = [&](const char* image_name, const torch::Tensor& img, const char* text_name, const torch::Tensor& txt) {
+    PairingResult p{image_name, text_name, recall_of(img, txt, cache, ks, block_rows), {}, {}};
+    p.retention_image_to_text = ratio(p.recall.image_to_text, tt.recall.image_to_text);
+    p.retention_text_to_image = ratio(p.recall.text_to_image, tt.recall.text_to_image);
+    out.push_back(p);
+  };
+  if (student_image_embeds.defined()) add("student", student_image_embeds, "teacher", cache.text_embeds);
+  if (student_text_embeds.defined()) add("teacher", cache.image_embeds, "student", student_text_embeds);
+  if (student_image_embeds.defined() && student_text_embeds.defined())
+    add("student", student_image_embeds, "student", student_text_embeds);
+  return out;
+}
+
+EvalReport evaluate_students(const EvalOptions& o) {
+  if (o.image_student.empty() && o.text_student.empty())
+    throw Error("nothing to evaluate").hint("pass --image-student and/or --text-student");
+  const torch::Device device = parse_device(o.device);
+  const ValCache cache = read_val_cache(o.val_cache);
+  EvalReport report;
+  report.val_cache = o.val_cache.string();
+  report.teacher_id = cache.teacher_id;
+  report.image_root = cache.image_root.string();
+  report.n_images = cache.n_images();
+  report.n_texts = cache.n_texts();
+  report.embed_dim = cache.embed_dim;
+  report.logit_scale = cache.logit_scale;
+  report.block_rows = o.block_rows;
+
+  EmbedOptions eo;
+  eo.batch = o.batch;
+  eo.device = device;
+  auto label = [&](const std::string& s) { return o.progress ? "kd-eval: " + s : std::string(); };
+
+  torch::Tensor image_embeds, text_embeds;
+  if (!o.image_student.empty()) {
+    LoadedClip s = load_tower(o.image_student, true, cache.embed_dim, "image student");
+    s.model.to(device, torch::kFloat);
+    eo.progress_label = label("image student");
+    TowerEmbeddings e = embed_val_images(s.model.visual, cache.image_root, cache.image_keys, eo);
+    image_embeds = e.embeds;
+    report.towers.push_back({"image student", o.image_student.string(), to_string(s.format),
+                             vision_json(s.model.config), count_parameters(*s.model.visual),
+                             mean_paired_cosine(e.embeds, cache.image_embeds), e.timing});
+  }
+  if (!o.text_student.empty()) {
+    LoadedClip s = load_tower(o.text_student, false, cache.embed_dim, "text student");
+    s.model.to(device, torch::kFloat);
+    eo.progress_label = label("text student");
+    TowerEmbeddings e = embed_val_tokens(s.model.text, cache.tokens, eo);
+    text_embeds = e.embeds;
+    report.towers.push_back({"text student", o.text_student.string(), to_string(s.format),
+                             text_json(s.model.config), count_parameters(*s.model.text),
+                             mean_paired_cosine(e.embeds, cache.text_embeds), e.timing});
+  }
+  if (!o.teacher.empty()) {
+    const std::string id = sha256_file_hex(checkpoint_weights_file(o.teacher));
+    if (id != cache.teacher_id)
+      throw Error("teacher is not the one the val cache was made with").file(o.teacher.string()).key("teacher_id")
+          .expected(cache.teacher_id).got(id);
+    LoadedClip t = load_clip(o.teacher);
+    if (!t.model.config.has_vision || !t.model.config.has_text)
+      throw Error("teacher needs both towers").file(o.teacher.string());
+    t.model.to(device, torch::kFloat);
+    EmbedOptions te = eo;
+    te.limit = o.teacher_rows;
+    te.progress_label = label("teacher image");
+    TowerEmbeddings ei = embed_val_images(t.model.visual, cache.image_root, cache.image_keys, te);
+    const int64_t ni = ei.embeds.size(0);
+    report.towers.push_back({"teacher image", o.teacher.string(), to_string(t.format), vision_json(t.model.config),
+                             count_parameters(*t.model.visual),
+                             mean_paired_cosine(ei.embeds, cache.image_embeds.narrow(0, 0, ni)), ei.timing});
+    te.progress_label = label("teacher text");
+    TowerEmbeddings et = embed_val_tokens(t.model.text, cache.tokens, te);
+    const int64_t nt = et.embeds.size(0);
+    report.towers.push_back({"teacher text", o.teacher.string(), to_string(t.format), text_json(t.model.config),
+                             count_parameters(*t.model.text),
+                             mean_paired_cosine(et.embeds, cache.text_embeds.narrow(0, 0, nt)), et.timing});
+  }
+  report.pairings = score_pairings(cache, image_embeds, text_embeds, o.ks, o.block_rows);
+  return report;
+}
+
+}  // namespace kd

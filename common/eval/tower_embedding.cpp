@@ -1,0 +1,114 @@
+// Batched, timed embedding of val images and captions with one tower.
+#include "common/eval/tower_embedding.h"
+
+#include <ATen/Parallel.h>
+#include <tbb/parallel_for.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+
+#include "common/image/clip_preprocess.h"
+#include "common/image/image_decode.h"
+#include "common/util/error.h"
+
+namespace kd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// "label: done/total rows, rate/s, ETA s" on stderr: rewritten in place on a TTY, else a line every 5 s.
+class Progress {
+ public:
+  Progress(std::string label, int64_t total) : label_(std::move(label)), total_(total), tty_(isatty(2)) {}
+  void update(int64_t done) {
+    if (label_.empty()) return;
+    const double elapsed = seconds_since(start_);
+    const bool last = done >= total_;
+    if (!last && elapsed - last_print_ < (tty_ ? 0.5 : 5.0)) return;
+    last_print_ = elapsed;
+    const double rate = elapsed > 0 ? done / elapsed : 0;
+    std::fprintf(stderr, "%s%s: %lld/%lld, %.1f/s, ETA %.0f s%s", tty_ ? "\r" : "", label_.c_str(),
+                 static_cast<long long>(done), static_cast<long long>(total_), rate,
+                 rate > 0 ? (total_ - done) / rate : 0.0, tty_ && !last ? "" : "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string label_;
+  int64_t total_;
+  bool tty_;
+  Clock::time_point start_ = Clock::now();
+  double last_print_ = -1e9;
+};
+
+// Runs `forward(begin, count)` over [0, n) in batches; the first batch is a warm-up (untimed) unless it is the only one.
+TowerEmbeddings run_batches(int64_t n, const EmbedOptions& options,
+                            const std::function<torch::Tensor(int64_t, int64_t)>& prepare,
+                            const std::function<torch::Tensor(const torch::Tensor&)>& forward) {
+  if (options.batch < 1) throw Error("batch size must be at least 1").got(std::to_string(options.batch));
+  TowerEmbeddings out;
+  TowerTiming& t = out.timing;
+  t.rows = n;
+  t.batch = options.batch;
+  t.device = options.device.str();
+  t.threads = at::get_num_threads();
+  std::vector<torch::Tensor> parts;
+  Progress progress(options.progress_label, n);
+  c10::InferenceMode guard;
+  for (int64_t begin = 0; begin < n; begin += options.batch) {
+    const int64_t count = std::min(options.batch, n - begin);
+    auto t0 = Clock::now();
+    torch::Tensor input = prepare(begin, count);
+    t.prepare_seconds += seconds_since(t0);
+    t0 = Clock::now();
+    torch::Tensor embeds = forward(input.to(options.device)).to(torch::kCPU, torch::kFloat);
+    const double s = seconds_since(t0);
+    const bool warm_up = begin == 0 && count < n;
+    if (!warm_up) {
+      t.forward_seconds += s;
+      t.timed_rows += count;
+    }
+    parts.push_back(embeds);
+    progress.update(begin + count);
+  }
+  out.embeds = torch::cat(parts, 0);
+  return out;
+}
+
+int64_t rows_to_embed(int64_t available, int64_t limit) { return limit < 0 ? available : std::min(limit, available); }
+
+}  // namespace
+
+TowerEmbeddings embed_val_images(VisionTransformer& tower, const std::filesystem::path& image_root,
+                                 const std::vector<std::string>& keys, const EmbedOptions& options) {
+  const int res = static_cast<int>(tower->config.image_size);
+  const int64_t n = rows_to_embed(static_cast<int64_t>(keys.size()), options.limit);
+  auto prepare = [&](int64_t begin, int64_t count) {
+    torch::Tensor pixels = torch::empty({count, 3, res, res}, torch::kFloat);  // [B, 3, R, R]
+    float* base = pixels.data_ptr<float>();
+    const int64_t plane = 3LL * res * res;
+    tbb::parallel_for(int64_t(0), count, [&](int64_t i) {
+      const std::filesystem::path path = image_root / keys[static_cast<size_t>(begin + i)];
+      clip_preprocess(decode_image(path.string()), res, ResizeMode::kExact, base + i * plane);
+    });
+    return pixels;
+  };
+  auto forward = [&](const torch::Tensor& x) { return tower->forward(x).embeds; };
+  return run_batches(n, options, prepare, forward);
+}
+
+TowerEmbeddings embed_val_tokens(TextTransformer& tower, const torch::Tensor& tokens, const EmbedOptions& options) {
+  if (tokens.dim() != 2 || tokens.size(1) > tower->config.context_length)
+    throw Error("caption tokens do not fit the text tower").key("tokens")
+        .expected("[N, <= " + std::to_string(tower->config.context_length) + "]")
+        .got(std::to_string(tokens.dim()) + "-d, width " + std::to_string(tokens.size(-1)));
+  const int64_t n = rows_to_embed(tokens.size(0), options.limit);
+  auto prepare = [&](int64_t begin, int64_t count) { return tokens.narrow(0, begin, count).to(torch::kLong); };
+  auto forward = [&](const torch::Tensor& x) { return tower->forward(x).embeds; };
+  return run_batches(n, options, prepare, forward);
+}
+
+}  // namespace kd

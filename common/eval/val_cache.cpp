@@ -1,0 +1,57 @@
+// Loading a val cache (index.json + its one shard) into tensors for kd-eval.
+#include "common/eval/val_cache.h"
+
+#include "common/cache/cache_index.h"
+#include "common/cache/cache_schema.h"
+#include "common/cache/shard_reader.h"
+#include "common/util/error.h"
+
+namespace kd {
+
+ValCache read_val_cache(const std::filesystem::path& dir) {
+  namespace c = kd::cache;
+  const c::CacheIndex index = c::read_cache_index(c::index_path_for(dir));
+  const std::string index_file = c::index_path_for(dir).string();
+  if (index.kind != c::kKindVal)
+    throw Error("not a val cache").file(index_file).key("kind").expected("val").got(index.kind)
+        .hint("make one with: kd-extract val --teacher T --images DIR --captions JSON --out DIR");
+  if (index.shards.size() != 1)
+    throw Error("a val cache holds exactly one shard").file(index_file).key("shards").expected("1")
+        .got(std::to_string(index.shards.size()));
+  ValCache v;
+  v.dir = dir;
+  v.shard = dir / index.shards[0].file;
+  c::ShardReader reader(v.shard);
+  const c::ShardCounts counts = c::validate_shard_schema(reader);
+  if (counts.kind != c::kKindVal)
+    throw Error("shard is not a val shard").file(v.shard.string()).key("kind").expected("val").got(counts.kind);
+  v.teacher_id = reader.string_attr(c::kAttrTeacherId);
+  if (v.teacher_id != index.teacher_id)
+    throw Error("shard and index.json name different teachers").file(v.shard.string()).key("teacher_id")
+        .expected(index.teacher_id).got(v.teacher_id);
+  v.image_root = reader.string_attr("image_root");
+  v.logit_scale = reader.double_attr(c::kAttrLogitScale);
+  v.embed_dim = counts.embed_dim;
+  v.image_keys = reader.read_strings(c::kImageKeys);
+  v.captions = reader.read_strings(c::kCaptions);
+  auto to_tensor = [](c::ArrayF32 a) {
+    auto t = torch::empty(a.shape, torch::kFloat);
+    std::copy(a.data.begin(), a.data.end(), t.data_ptr<float>());
+    return t;
+  };
+  auto to_int = [](c::ArrayI32 a) {
+    auto t = torch::empty(a.shape, torch::kInt);
+    std::copy(a.data.begin(), a.data.end(), t.data_ptr<int32_t>());
+    return t;
+  };
+  v.image_embeds = to_tensor(reader.read_floats(c::kImageEmbeds, {}, 2));
+  v.text_embeds = to_tensor(reader.read_floats(c::kTextEmbeds, {}, 2));
+  v.tokens = to_int(reader.read_int32(c::kTokens, {}, 2));
+  v.text_image = to_int(reader.read_int32(c::kTextImage, {}, 1)).to(torch::kLong);
+  if (v.image_keys.empty() || v.captions.empty())
+    throw Error("val cache is empty").file(v.shard.string()).got(std::to_string(v.image_keys.size()) + " images, " +
+                                                                 std::to_string(v.captions.size()) + " captions");
+  return v;
+}
+
+}  // namespace kd
