@@ -117,9 +117,9 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
   if (data.embed_dim() != config.embed_dim)
     throw Error("student output width differs from the teacher's embeddings").key("--output_dim")
         .expected(std::to_string(data.embed_dim())).got(std::to_string(config.embed_dim));
-  std::optional<ValSet> val;
+  std::optional<ValCache> val;
   if (!o.val_cache.empty()) {
-    val = read_val_set(o.val_cache);
+    val = read_val_cache(o.val_cache);
     if (val->teacher_id != data.teacher_id())
       throw Error("val cache was made by another teacher than the training cache").file(o.val_cache.string())
           .key("teacher_id").expected(data.teacher_id()).got(val->teacher_id);
