@@ -136,23 +136,31 @@ TEST_F(Train, SigkillAndResumeIsBitIdentical) {
   auto full = run_command(text_run("full", args));
   ASSERT_EQ(full.status, 0) << full.output;
   const std::string cmd = text_run("killed", args);
+  const fs::path ckpt = run_dir("killed") / "checkpoints/last.ckpt";
+  // Kill the first run shortly after its first checkpoint, and the resumed run after it wrote a newer one: both
+  // die mid-training whatever the machine's speed.
   int kills = 0;
-  for (int delay_ms : {1500, 2500}) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const auto before = fs::exists(ckpt) ? fs::last_write_time(ckpt) : fs::file_time_type::min();
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      const std::string c = "exec " + cmd + (delay_ms == 1500 ? "" : " --resume " + quoted(run_dir("killed"))) +
+      const std::string c = "exec " + cmd + (attempt == 0 ? "" : " --resume " + quoted(run_dir("killed"))) +
                             " >/dev/null 2>&1";
       execl("/bin/sh", "sh", "-c", c.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline &&
+           !(fs::exists(ckpt) && fs::last_write_time(ckpt) > before))
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
     kills += WIFSIGNALED(status) ? 1 : 0;
   }
-  EXPECT_GE(kills, 1) << "no run was killed: raise the workload or lower the delays";
+  EXPECT_EQ(kills, 2) << "a run finished before it could be killed";
   EXPECT_TRUE(fs::exists(run_dir("killed") / "checkpoints/last.ckpt"));
   auto resumed = run_command(tool("kd-train") + " --quiet --resume " + quoted(run_dir("killed")));
   ASSERT_EQ(resumed.status, 0) << resumed.output;

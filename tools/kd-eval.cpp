@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"kd-eval: score students against the teacher over a whole val cache (I→T and T→I Recall@K of every "
-               "image × text pairing, cosine to the teacher, retention, parameters, throughput)"};
+               "image × text pairing, cosine to the teacher, retention, parameters, throughput)", "kd-eval"};
   kd::EvalOptions o;
   std::string val_cache, image_student, text_student, teacher, out = "report.json", markdown;
   int threads = 0;

@@ -8,7 +8,7 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"kd-export: write students as a Hugging Face folder (CLIPVisionModelWithProjection, "
-               "CLIPTextModelWithProjection, or one CLIPModel when both are given) or an OpenAI-layout .safetensors"};
+               "CLIPTextModelWithProjection, or one CLIPModel when both are given) or an OpenAI-layout .safetensors", "kd-export"};
   std::string image, text, out, layout = "hf", tokenizer, teacher;
   double logit_scale = 100.0;
   app.add_option("--image", image, "image student: run folder, .safetensors, or HF folder");

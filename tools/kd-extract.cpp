@@ -40,7 +40,7 @@ void add_images(CLI::App* cmd, kd::ExtractOptions& o) {
 
 int main(int argc, char** argv) {
   CLI::App app{"kd-extract: run the CLIP teacher once and write its embeddings to a sharded HDF5 cache "
-               "(docs/cache-format.md)"};
+               "(docs/cache-format.md)", "kd-extract"};
   app.require_subcommand(1);
   kd::ExtractOptions image, text, val;
   image.kind = kd::ExtractKind::kImage;

@@ -34,7 +34,7 @@ std::vector<double> to_doubles(const std::vector<std::string>& values, const cha
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kd-train: distil a CLIP student from teacher caches (kd-extract); seed flags accepted"};
+  CLI::App app{"kd-train: distil a CLIP student from teacher caches (kd-extract); seed flags accepted", "kd-train"};
   kd::TrainOptions o;
   std::string data_dir, save_dir = o.save_dir.string(), resume, cache, val_cache, bank, teacher;
   std::vector<std::string> weight = {"0.6", "0.35", "0.05"}, loss_scale = {"1", "1", "1"}, loss = o.loss, gpus;
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   add->add_option(names("model_name"), o.model_name, "run name: RUN = save_dir/model_name")->capture_default_str();
   add->add_option(names("save_dir"), save_dir, "where runs are written")->capture_default_str();
   add->add_option(names("batch_size"), o.batch_size, "global batch size")->capture_default_str();
-  add->add_option(names("num_workers"), o.num_workers, "decode threads (recorded; TBB sizes the pool)")
+  add->add_option(names("num_workers"), o.num_workers, "decode threads (TBB) preparing the next batch")
       ->capture_default_str();
   add->add_option(names("seed"), o.seed, "seed of initialisation, data order and views")->capture_default_str();
   add->add_option(names("lr"), o.lr, "peak learning rate")->capture_default_str();

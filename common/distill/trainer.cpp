@@ -5,6 +5,7 @@
 #include <ATen/Parallel.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
+#include <tbb/global_control.h>
 
 #include <chrono>
 #include <cstdio>
@@ -103,6 +104,10 @@ void append_line(const fs::path& file, const nlohmann::json& j) {
 
 TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
   if (o.threads > 0) at::set_num_threads(o.threads);
+  // --num_workers: the decode threads (TBB) that render the next batch while the current one trains.
+  std::optional<tbb::global_control> workers;
+  if (o.num_workers > 0)
+    workers.emplace(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(o.num_workers));
   const bool image = is_image_student(o);
   const fs::path run = o.save_dir / o.model_name;
   const fs::path ckpt_dir = run / "checkpoints", last = ckpt_dir / "last.ckpt", metrics = run / "metrics.jsonl";
