@@ -127,9 +127,15 @@ measure train cached py $PY bench/train_ref.py --mode cached --batch 32 --steps 
 for precision in 32 bf16; do
   load=$(load1)
   log "train/kd-$precision (load $load)"
-  "$BIN/kd-train" --data_dir "$WORK/data-fp32" --dataset image_dataset --batch_size 32 --max_steps $((ITERS + 1)) \
-    --threads $THREADS --precision $precision --save_dir "$WORK/runs" --model_name "p$precision" --quiet \
-    > "$WORK/train.out" 2>&1 || { cat "$WORK/train.out" >&2; exit 1; }
+  if ! "$BIN/kd-train" --data_dir "$WORK/data-fp32" --dataset image_dataset --batch_size 32 \
+      --max_steps $((ITERS + 1)) --threads $THREADS --precision $precision --save_dir "$WORK/runs" \
+      --model_name "p$precision" --quiet > "$WORK/train.out" 2>&1; then
+    # A failure is a result too: its first line goes into the report and the run goes on.
+    cat "$WORK/train.out" >&2
+    record train "kd-$precision" kd "$load" "$($PY -c 'import json,sys; print(json.dumps({"error": sys.argv[1]}))' \
+      "$(grep -m1 kd-train "$WORK/train.out" || head -1 "$WORK/train.out")")"
+    continue
+  fi
   # samples_per_s per step from metrics.jsonl; step 1 is warm-up.
   record train "kd-$precision" kd "$load" "$($PY - "$WORK/runs/p$precision/metrics.jsonl" <<'EOF'
 import json, sys
@@ -163,8 +169,10 @@ for r in rows:
 
 def best(section, key, side):
     rs = by.get((section, key, side), [])
+    errors = [r for r in rs if "error" in r["result"]]
+    rs = [r for r in rs if "per_second" in r["result"]]
     if not rs:
-        return None, ""
+        return ({"error": errors[0]["result"]["error"]} if errors else None), ", ".join("%.2f" % x["load"] for x in errors)
     r = max(rs, key=lambda r: r["result"]["per_second"])
     return r["result"], ", ".join("%.2f" % x["load"] for x in rs)
 
@@ -191,6 +199,7 @@ w("  (kd-extract) it ran once, see the notes. Random weights everywhere: speed d
 w("")
 
 def table(title, note, items):
+    failures = []
     w("## " + title)
     w("")
     if note:
@@ -201,14 +210,21 @@ def table(title, note, items):
     for what, kd, py, goal in items:
         k, kl = kd
         p, pl = py
-        kv = None if k is None else k["per_second"]
-        pv = None if p is None else p["per_second"]
+        kv = None if k is None else k.get("per_second")
+        pv = None if p is None else p.get("per_second")
+        if k is not None and "error" in k:
+            failures.append("%s: kd failed: \`%s\`" % (what, k["error"]))
         ratio = "—" if kv is None or pv is None else "%.2f×" % (kv / pv)
         g = "—"
         if goal and kv is not None and pv is not None:
             g = "≥ %g×: %s" % (goal, "met" if kv / pv >= goal else "**missed**")
-        w("| %s | %s | %s | %s | %s | kd %s; py %s |" % (what, f(kv), f(pv), ratio, g, kl or "—", pl or "—"))
+        kd_cell = "failed" if k is not None and "error" in k else f(kv)
+        w("| %s | %s | %s | %s | %s | kd %s; py %s |" % (what, kd_cell, f(pv), ratio, g, kl or "—", pl or "—"))
     w("")
+    for line in failures:
+        w("- " + line)
+    if failures:
+        w("")
 
 table("Teacher forward (ViT-B/32, random weights), items/s",
       "Batch 8, $THREADS threads. kd: bench/teacher_forward_bench.cpp (text tower stops after the last EOT token). "
@@ -272,7 +288,7 @@ table("Training throughput: seed image student (ViT width 576, 6 layers, 24 head
 means = []
 for key in ["kd-32", "kd-bf16"]:
     r, _ = best("train", key, "kd")
-    if r:
+    if r and "per_second_mean" in r:
         means.append("kd %s %s samples/s over %d steps" % (key[3:], f(r["per_second_mean"]), r["steps"]))
 for r, name in [(online, "Python online"), (cached, "Python cached")]:
     if r[0]:
