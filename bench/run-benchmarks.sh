@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs kd's benchmarks beside their Python references (Debian's python3-torch, python3-pil) in one go and writes
 # docs/benchmarks.md. Never part of the tests. Usage: bash bench/run-benchmarks.sh  (about 15 minutes on 2 busy cores)
-# Environment: KD_SHARED (shared fixtures, default /work/shared), BUILD (default build), BENCH_TMP (scratch folder,
+# Environment: KD_SHARED (shared fixtures, default ../shared), BUILD (default build), BENCH_TMP (scratch folder,
 # default a new one under /tmp, removed at the end unless KEEP_BENCH_TMP=1), REPEATS (process repeats of the
 # preprocessing benchmarks, default 3), ITERS (timed iterations/steps inside one process, default 3), REPORT_ONLY=1
 # with BENCH_TMP (rewrite the report from that folder's results.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SHARED=${KD_SHARED:-/work/shared}
+SHARED=${KD_SHARED:-$ROOT/../shared}
 BUILD=${BUILD:-build}
 BIN=$ROOT/$BUILD/bin
 PY=/usr/bin/python3
