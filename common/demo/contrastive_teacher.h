@@ -29,11 +29,11 @@ struct TeacherTrainOptions {
                                    // teacher-report.json); empty = do not save
   ClipConfig config = demo_teacher_config();
   int epochs = 12;
-  int64_t batch_size = 128;
-  double lr = 1e-3;
+  int64_t batch_size = 64;
+  double lr = 3e-3;
   double min_lr = 1e-5;
   double weight_decay = 0.1;
-  int64_t warmup_steps = 40;
+  int64_t warmup_steps = 20;
   uint64_t seed = 0;
   int threads = 2;                   // torch intra-op and decoding threads
   double max_train_seconds = 0;      // stop training early past this wall time (0 = no limit); the schedule is unchanged
