@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
   app.add_option("--max-train-seconds", o.max_train_seconds, "stop training past this wall time (0 = no limit)");
   app.add_option("--min-chance-multiple", o.min_chance_multiple,
                  "fail (exit 1) when val R@1 is below this multiple of chance (0 = never)");
+  std::string precision = "bf16";
+  app.add_option("--precision", precision, "training compute: bf16 (autocast, float32 weights) or fp32")
+      ->check(CLI::IsMember({"bf16", "fp32"}));
+  app.add_option("--logit-scale-init", o.logit_scale_init, "initial logit multiplier (0: CLIP's 1/0.07)");
+  app.add_option("--logit-scale-lr-factor", o.logit_scale_lr_factor, "logit scale learning rate / --lr");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "no progress lines");
   try {
@@ -41,13 +46,11 @@ int main(int argc, char** argv) {
   o.out_dir = out_dir;
   o.config.vision.image_size = image_size;
   o.progress = !quiet;
+  o.bf16 = precision == "bf16";
   try {
     const kd::demo::TeacherTrainResult r = kd::demo::train_demo_teacher(o);
-    std::printf("%s\n", kd::demo::format_teacher_report(r).c_str());
-    if (o.min_chance_multiple > 0) {
-      std::printf("teacher R@1 is %.1fx chance: at least the required %.1fx\n", r.r1 / r.r1_chance,
-                  o.min_chance_multiple);
-    }
+    std::printf("%s\n",
+                kd::demo::format_teacher_report(r, o.min_chance_multiple > 0 ? o.min_chance_multiple : 5).c_str());
     std::printf("kd-demo-teacher: wrote %s\n", out_dir.c_str());
   } catch (const kd::Error& e) {
     std::fprintf(stderr, "kd-demo-teacher: %s\n", e.what());

@@ -19,6 +19,7 @@
 #include "common/clip/clip_model.h"
 #include "common/demo/demo_rng.h"
 #include "common/demo/progress_line.h"
+#include "common/distill/autocast_guard.h"
 #include "common/distill/lr_schedule.h"
 #include "common/distill/param_groups.h"
 #include "common/image/clip_preprocess.h"
@@ -185,9 +186,13 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   result.prepare_seconds = std::chrono::duration<double>(t1 - t0).count();
 
   ClipModel model = ClipModel::create(o.config, o.seed);
+  if (o.logit_scale_init > 0) model.logit_scale.fill_(std::log(o.logit_scale_init));
   model.logit_scale.requires_grad_(true);
-  std::vector<torch::Tensor> decay, no_decay;
-  for (auto& [name, t] : model.named_tensors()) (exempt_from_weight_decay(name, t) ? no_decay : decay).push_back(t);
+  std::vector<torch::Tensor> decay, no_decay, scale;
+  for (auto& [name, t] : model.named_tensors()) {
+    if (name == "logit_scale") scale.push_back(t);
+    else (exempt_from_weight_decay(name, t) ? no_decay : decay).push_back(t);
+  }
   std::vector<torch::optim::OptimizerParamGroup> groups;
   auto adamw = [&](double wd) {
     return std::make_unique<torch::optim::AdamWOptions>(
@@ -195,6 +200,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   };
   groups.emplace_back(decay, adamw(o.weight_decay));
   groups.emplace_back(no_decay, adamw(0.0));
+  groups.emplace_back(scale, adamw(0.0));
   torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.lr));
 
   const int64_t n = train.pixels.size(0);
@@ -228,10 +234,19 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
       const torch::Tensor pixels = train.pixels.index_select(0, idx);                                 // [B, 3, R, R]
 
       const double lr = learning_rate(schedule, result.steps, steps_per_epoch);
-      for (auto& g : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-      const torch::Tensor img = normalized(model.visual->forward(pixels).embeds);  // [B, D]
-      const torch::Tensor txt = normalized(model.text->forward(tokens).embeds);    // [B, D]
-      const torch::Tensor logits = model.logit_scale.exp() * img.matmul(txt.t());  // [B, B]
+      for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
+        static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
+            .lr(g == 2 ? lr * o.logit_scale_lr_factor : lr);
+      }
+      torch::Tensor img, txt;
+      {
+        AutocastGuard autocast(c10::DeviceType::CPU, o.bf16 ? at::kBFloat16 : at::kFloat);
+        img = model.visual->forward(pixels).embeds;  // [B, D]
+        txt = model.text->forward(tokens).embeds;    // [B, D]
+      }
+      img = normalized(img.to(torch::kFloat32));
+      txt = normalized(txt.to(torch::kFloat32));
+      const torch::Tensor logits = model.logit_scale.exp() * img.matmul(txt.t());  // [B, B] float32
       const torch::Tensor target = torch::arange(batch, torch::kInt64);
       const torch::Tensor loss = 0.5 * (torch::nn::functional::cross_entropy(logits, target) +
                                         torch::nn::functional::cross_entropy(logits.t(), target));
@@ -286,7 +301,8 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
         {"options", {{"data_dir", fs::absolute(o.data_dir).string()}, {"epochs", o.epochs},
                      {"batch_size", o.batch_size}, {"lr", o.lr}, {"min_lr", o.min_lr},
                      {"weight_decay", o.weight_decay}, {"warmup_steps", o.warmup_steps}, {"seed", o.seed},
-                     {"threads", o.threads}, {"max_train_seconds", o.max_train_seconds}}},
+                     {"threads", o.threads}, {"max_train_seconds", o.max_train_seconds}, {"bf16", o.bf16},
+                     {"logit_scale_init", o.logit_scale_init}, {"logit_scale_lr_factor", o.logit_scale_lr_factor}}},
         {"steps", result.steps}, {"epoch_loss", result.epoch_loss}, {"logit_scale", result.final_logit_scale},
         {"val", {{"ks", ks}, {"image_to_text", result.val.image_to_text}, {"text_to_image", result.val.text_to_image},
                  {"chance_image_to_text", result.chance_image_to_text},
@@ -295,6 +311,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
         {"seconds", {{"prepare", result.prepare_seconds}, {"train", result.train_seconds},
                      {"eval", result.eval_seconds}}}};
     write_file_atomic(o.out_dir / "teacher-report.json", report.dump(2) + "\n");
+    write_file_atomic(o.out_dir / "teacher-summary.txt", format_teacher_report(result, o.min_chance_multiple > 0 ? o.min_chance_multiple : 5) + "\n");
   }
   if (o.min_chance_multiple > 0 && result.r1 < o.min_chance_multiple * result.r1_chance) {
     throw Error("the demo teacher retrieves too poorly").expected(fmt("R@1 >= %.1fx chance (%.4f)", o.min_chance_multiple,
@@ -305,7 +322,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   return result;
 }
 
-std::string format_teacher_report(const TeacherTrainResult& r) {
+std::string format_teacher_report(const TeacherTrainResult& r, double required_multiple) {
   std::string s;
   const auto& v = r.val;
   s += fmt("teacher val retrieval over %.0f images / %.0f captions (%.0f training steps)\n", double(v.n_images),
@@ -321,7 +338,10 @@ std::string format_teacher_report(const TeacherTrainResult& r) {
     s += fmt(", logit scale %.1f\n", r.final_logit_scale);
   }
   s += fmt("  time: prepare %.1f s, train %.1f s, eval %.1f s\n", r.prepare_seconds, r.train_seconds, r.eval_seconds);
-  s += fmt("teacher R@1 = %.4f (chance %.4f, %.1fx chance)", r.r1, r.r1_chance, r.r1_chance > 0 ? r.r1 / r.r1_chance : 0);
+  const double multiple = r.r1_chance > 0 ? r.r1 / r.r1_chance : 0;
+  s += fmt("teacher R@1 = %.4f = %.1fx chance (chance %.4f: mean of image->text and text->image R@1", r.r1, multiple,
+           r.r1_chance);
+  s += fmt(" of a random ranking; >= %.0fx: %s)", required_multiple) + (multiple >= required_multiple ? "yes" : "NO");
   return s;
 }
 

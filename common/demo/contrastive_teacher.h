@@ -36,6 +36,11 @@ struct TeacherTrainOptions {
   int64_t warmup_steps = 20;
   uint64_t seed = 0;
   int threads = 2;                   // torch intra-op and decoding threads
+  bool bf16 = true;                  // bf16 autocast for the training forward/backward (float32 master weights;
+                                     // evaluation stays float32)
+  double logit_scale_init = 0;       // initial multiplier exp(logit_scale); 0 = CLIP's 1/0.07
+  double logit_scale_lr_factor = 10; // logit_scale's learning rate = lr × this (a 3-layer tower from scratch
+                                     // otherwise keeps CLIP's initial ~14 for most of a short run)
   double max_train_seconds = 0;      // stop training early past this wall time (0 = no limit); the schedule is unchanged
   double min_chance_multiple = 0;    // throw kd::Error when R@1 < this × chance (0 = no check)
   bool progress = true;              // progress lines on stderr
@@ -57,8 +62,10 @@ void validate(const TeacherTrainOptions& options);
 // (with min_chance_multiple > 0) a teacher that retrieves too poorly.
 TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& options);
 
-// Human-readable summary lines, ending with "teacher R@1 = X (chance Y, Zx chance)".
-std::string format_teacher_report(const TeacherTrainResult& result);
+// Human-readable summary lines, ending with
+//   "teacher R@1 = X = Z× chance (chance Y: mean of image→text and text→image; ≥ R×: yes|NO)"
+// where R = `required_multiple`.
+std::string format_teacher_report(const TeacherTrainResult& result, double required_multiple = 5);
 
 // Expected Recall@k of a random ranking: image→text with `captions_per_image[i]` own captions among `n_texts`
 // (1 − C(Nt−c, k)/C(Nt, k), averaged over images), text→image k / n_images.
