@@ -341,7 +341,7 @@ std::string format_teacher_report(const TeacherTrainResult& r, double required_m
   const double multiple = r.r1_chance > 0 ? r.r1 / r.r1_chance : 0;
   s += fmt("teacher R@1 = %.4f = %.1fx chance (chance %.4f: mean of image->text and text->image R@1", r.r1, multiple,
            r.r1_chance);
-  s += fmt(" of a random ranking; >= %.0fx: %s)", required_multiple) + (multiple >= required_multiple ? "yes" : "NO");
+  s += fmt(" of a random ranking; >= %.0fx: ", required_multiple) + (multiple >= required_multiple ? "yes)" : "NO)");
   return s;
 }
 
