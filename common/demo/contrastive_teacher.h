@@ -28,9 +28,9 @@ struct TeacherTrainOptions {
   std::filesystem::path out_dir;   // HF folder to write (config.json, model.safetensors, vocab.json, merges.txt,
                                    // teacher-report.json); empty = do not save
   ClipConfig config = demo_teacher_config();
-  int epochs = 12;
+  int epochs = 20;                   // measured (2000 train, 100 val, 64 px): 10 -> 1.3x, 15 -> 11.5x, 25 -> 36x chance R@1
   int64_t batch_size = 64;
-  double lr = 3e-3;
+  double lr = 1e-3;                  // measured (2000 images, 25 epochs): 1e-3 gives 36x chance R@1, 3e-3 1.9x
   double min_lr = 1e-5;
   double weight_decay = 0.1;
   int64_t warmup_steps = 20;
@@ -39,8 +39,7 @@ struct TeacherTrainOptions {
   bool bf16 = true;                  // bf16 autocast for the training forward/backward (float32 master weights;
                                      // evaluation stays float32)
   double logit_scale_init = 0;       // initial multiplier exp(logit_scale); 0 = CLIP's 1/0.07
-  double logit_scale_lr_factor = 10; // logit_scale's learning rate = lr × this (a 3-layer tower from scratch
-                                     // otherwise keeps CLIP's initial ~14 for most of a short run)
+  double logit_scale_lr_factor = 1;  // logit_scale's learning rate = lr × this
   double max_train_seconds = 0;      // stop training early past this wall time (0 = no limit); the schedule is unchanged
   double min_chance_multiple = 0;    // throw kd::Error when R@1 < this × chance (0 = no check)
   bool progress = true;              // progress lines on stderr
