@@ -240,6 +240,13 @@ std::vector<std::string> BpeTokenizer::merges() const {
   return out;
 }
 
+std::string BpeTokenizer::byte_symbol(uint8_t byte) {
+  for (const auto& [b, cp] : bytes_to_unicode()) {
+    if (b == byte) return utf8_of(cp);
+  }
+  return {};  // unreachable: the table covers every byte
+}
+
 int32_t BpeTokenizer::token_id(const std::string& token) const {
   auto it = encoder_.find(token);
   return it == encoder_.end() ? -1 : it->second;

@@ -57,6 +57,8 @@ class BpeTokenizer {
   static std::string clean_text(std::string_view text);
   // Step 6: the pieces of cleaned text, as UTF-8.
   static std::vector<std::string> split_words(std::string_view cleaned);
+  // Step 7's byte-to-unicode table: the UTF-8 of the printable stand-in for `byte` (OpenAI's bytes_to_unicode()).
+  static std::string byte_symbol(uint8_t byte);
 
   // id -> token string (byte-to-unicode characters, '</w>' ends a word). Size 49408 for CLIP.
   const std::vector<std::string>& vocab() const { return id_to_token_; }

@@ -43,10 +43,12 @@ ImageInputs list_images(const std::filesystem::path& images, bool recursive) {
       }
       out.keys.push_back(e.path().lexically_relative(out.root).string());
     };
+    // Iterate the absolute root: entries of a relative `images` are relative, and lexically_relative(relative,
+    // absolute) is empty (every key was "" for a relative --images / --data-dir).
     if (recursive) {
-      for (const auto& e : std::filesystem::recursive_directory_iterator(images)) visit(e);
+      for (const auto& e : std::filesystem::recursive_directory_iterator(out.root)) visit(e);
     } else {
-      for (const auto& e : std::filesystem::directory_iterator(images)) visit(e);
+      for (const auto& e : std::filesystem::directory_iterator(out.root)) visit(e);
     }
   } else if (std::filesystem::is_regular_file(images, ec)) {
     out.root = std::filesystem::absolute(images).parent_path().lexically_normal();
