@@ -20,7 +20,7 @@ void add_common(CLI::App* cmd, kd::ExtractOptions& o) {
   cmd->add_option("--precision", o.precision, "teacher compute precision: fp32, fp16 (CUDA), bf16")
       ->capture_default_str();
   cmd->add_option("--batch", o.batch, "inputs per teacher call")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "decode and compute threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "decode and compute threads (0: TBB decodes on all cores, LibTorch keeps its default, OMP_NUM_THREADS)")->capture_default_str();
   cmd->add_option("--dtype", o.dtype, "stored embeddings: fp16 or fp32 (default: fp16; fp32 for val)");
   cmd->add_option("--shard-size", o.shard_size, "rows per shard")->capture_default_str();
   cmd->add_option("--num-shards", o.num_shards, "number of workers (default: WORLD_SIZE or SLURM_NTASKS, else 1)");

@@ -27,7 +27,7 @@ struct ExtractOptions {
   std::string device = "cpu";                   // cpu | cuda | cuda:N
   std::string precision = "fp32";               // teacher compute: fp32 | fp16 (CUDA) | bf16
   int64_t batch = 64;
-  int threads = 0;                              // 0: all cores
+  int threads = 0;                              // 0: TBB on all cores, LibTorch default (OMP_NUM_THREADS)
   std::string dtype;                            // stored floats: fp16 | fp32; empty: fp16 train, fp32 val
   int64_t shard_size = 4096;                    // rows per shard
   int views = 1;                                // V: view 0 is the centre crop, 1..V-1 random resized crops
