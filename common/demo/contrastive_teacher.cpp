@@ -18,7 +18,7 @@
 #include "common/clip/clip_checkpoint.h"
 #include "common/clip/clip_model.h"
 #include "common/demo/demo_rng.h"
-#include "common/demo/progress_line.h"
+#include "common/util/progress.h"
 #include "common/distill/autocast_guard.h"
 #include "common/distill/lr_schedule.h"
 #include "common/distill/param_groups.h"
@@ -134,17 +134,16 @@ Split load_split(const fs::path& captions_json, const fs::path& image_folder, co
   const int64_t n = static_cast<int64_t>(paths.size()), r = resolution;
   s.pixels = torch::empty({n, 3, r, r}, torch::kFloat32);
   float* base = s.pixels.data_ptr<float>();
-  ProgressLine line(label, n, progress);
-  std::atomic<int64_t> done{0};
+  Progress line(label, n, "images", !progress);
   tbb::task_arena arena(threads);
   arena.execute([&] {
     tbb::parallel_for(int64_t(0), n, [&](int64_t i) {
       clip_preprocess_file(paths[static_cast<size_t>(i)].string(), static_cast<int>(r), ResizeMode::kExact,
                            base + i * 3 * r * r);
-      line.update(++done);
+      line.add(1);
     });
   });
-  line.finish(done.load());
+  line.finish();
   return s;
 }
 
@@ -217,7 +216,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed ^ 0x7E4C4E5ull);
   DemoRng caption_rng(o.seed ^ 0xCA97105ull);
   const double max_log_scale = std::log(100.0);
-  ProgressLine line("kd-demo-teacher: train steps", schedule.total_steps, o.progress);
+  Progress line("kd-demo-teacher", schedule.total_steps, "steps", !o.progress);
   bool out_of_time = false;
   for (int epoch = 0; epoch < o.epochs && !out_of_time; ++epoch) {
     const torch::Tensor order = torch::randperm(n, gen, torch::kInt64);
@@ -261,7 +260,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
       loss_sum += l;
       ++loss_n;
       ++result.steps;
-      line.update(result.steps, fmt("epoch %.0f  loss %.3f  lr %.2g", epoch + 1, l, lr));
+      line.add(1, fmt("epoch %.0f  loss %.3f  lr %.2g", epoch + 1, l, lr));
       if (o.max_train_seconds > 0 && std::chrono::duration<double>(Clock::now() - t1).count() > o.max_train_seconds) {
         out_of_time = true;
         break;
@@ -274,7 +273,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
                    out_of_time ? "  (stopped: --max-train-seconds reached)" : "");
     }
   }
-  line.finish(result.steps);
+  line.finish();
   const auto t2 = Clock::now();
   result.train_seconds = std::chrono::duration<double>(t2 - t1).count();
 

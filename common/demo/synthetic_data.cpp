@@ -11,10 +11,10 @@
 
 #include "common/clip/bpe_tokenizer.h"
 #include "common/demo/bpe_trainer.h"
-#include "common/demo/progress_line.h"
 #include "common/demo/scene_captions.h"
 #include "common/demo/synthetic_scene.h"
 #include "common/util/atomic_file.h"
+#include "common/util/progress.h"
 #include "common/util/error.h"
 
 namespace kd::demo {
@@ -39,8 +39,7 @@ std::vector<Item> write_split(const DemoDataOptions& o, uint64_t stream, int n, 
   fs::create_directories(folder, ec);
   if (ec) throw Error("cannot create folder").file(folder.string()).got(ec.message());
   std::vector<Item> items(static_cast<size_t>(n));
-  std::atomic<int64_t> done{0};
-  ProgressLine progress(label, n, o.progress);
+  Progress progress(label, n, "images", !o.progress);
   tbb::task_arena arena(std::max(1, o.threads));
   arena.execute([&] {
     tbb::parallel_for(0, n, [&](int i) {
@@ -51,10 +50,10 @@ std::vector<Item> write_split(const DemoDataOptions& o, uint64_t stream, int n, 
       item.file_name = demo_image_file_name(item.id);
       item.captions = caption_scene_n(scene, rng, o.captions_per_image);
       write_file_atomic(folder / item.file_name, render_scene_png(scene));
-      progress.update(++done);
+      progress.add(1);
     });
   });
-  progress.finish(done.load());
+  progress.finish();
   return items;
 }
 

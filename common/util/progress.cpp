@@ -29,8 +29,10 @@ double Progress::elapsed_seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void Progress::add(int64_t n) {
+void Progress::add(int64_t n, const std::string& note) {
+  std::lock_guard<std::mutex> lock(mutex_);
   done_ += n;
+  if (!note.empty()) note_ = note;
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_print_).count();
   if (since >= (tty_ ? 0.25 : 5.0)) {
@@ -40,6 +42,7 @@ void Progress::add(int64_t n) {
 }
 
 void Progress::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) return;
   finished_ = true;
   print(true);
@@ -62,10 +65,11 @@ void Progress::print(bool final_line) {
     std::snprintf(line, sizeof line, "%s: %lld %s, %.1f %s/s", label_.c_str(), (long long)done_, unit_.c_str(), rate,
                   unit_.c_str());
   }
+  const std::string note = note_.empty() ? "" : ", " + note_;
   if (tty_)
-    std::fprintf(stderr, "\r\033[K%s%s", line, final_line ? "\n" : "");
+    std::fprintf(stderr, "\r\033[K%s%s%s", line, note.c_str(), final_line ? "\n" : "");
   else
-    std::fprintf(stderr, "%s\n", line);
+    std::fprintf(stderr, "%s%s\n", line, note.c_str());
   std::fflush(stderr);
 }
 
