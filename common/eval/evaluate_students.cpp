@@ -2,6 +2,7 @@
 #include "common/eval/evaluate_students.h"
 
 #include "common/clip/clip_checkpoint.h"
+#include "common/clip/strict_fp32.h"
 #include "common/clip/student_path.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
@@ -83,6 +84,7 @@ EvalReport evaluate_students(const EvalOptions& o) {
   if (o.image_student.empty() && o.text_student.empty())
     throw Error("nothing to evaluate").hint("pass --image-student and/or --text-student");
   const torch::Device device = parse_device(o.device);
+  if (device.is_cuda()) use_strict_fp32_on_cuda();  // kd-eval scores in float32
   const ValCache cache = read_val_cache(o.val_cache);
   EvalReport report;
   report.val_cache = o.val_cache.string();

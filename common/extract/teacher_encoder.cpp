@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include "common/clip/clip_checkpoint.h"
+#include "common/clip/strict_fp32.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
 
@@ -39,6 +40,7 @@ TeacherEncoder::TeacherEncoder(const std::filesystem::path& teacher, const std::
   logit_scale_ = model_.logit_multiplier();
   if (device_.is_cuda() && !at::hasCUDA())
     throw Error("CUDA device requested but this LibTorch has no CUDA").key("--device").got(device);
+  if (device_.is_cuda() && dtype_ == at::kFloat) use_strict_fp32_on_cuda();
   model_.to(device_, dtype_);
   model_.eval();
 }
