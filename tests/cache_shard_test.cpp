@@ -259,7 +259,7 @@ TEST(CacheShard, ImageRoundTripFp16) {
   EXPECT_EQ(r.read_floats(kEmbeds, {4}).shape[0], 2);
   expect_error([&] { r.read_floats(kEmbeds, {5, 2}); }, {p.string(), "embeds", "row range", "[5, 7)"});
   expect_error([&] { r.read_floats(kEmbeds, {}, 2); }, {p.string(), "'embeds'", "wrong rank", "expected rank 2",
-                                                        "got shape [6,3,8]"});
+                                                        "got shape [6, 3, 8]"});
   expect_error([&] { r.read_int32(kEmbeds); }, {"'embeds'", "expected int32", "got float16"});
   expect_error([&] { r.read_floats("nope"); }, {p.string(), "'nope'", "dataset missing"});
   EXPECT_EQ(r.dataset_names(), (std::vector<std::string>{"embeds", "features", "keys", "logits_topk_index",
@@ -368,8 +368,8 @@ TEST(CacheShard, SchemaValidationNamesWhatIsWrong) {
     w.write_floats(kFeatures, {2, 4}, std::vector<float>(8, 0.5f), FloatStorage::kFloat16);
     w.commit();
     ShardReader r(p);
-    expect_error([&] { validate_shard_schema(r); }, {p.string(), "'embeds'", "wrong shape", "expected [2,8]",
-                                                     "got [2,9]"});
+    expect_error([&] { validate_shard_schema(r); }, {p.string(), "'embeds'", "wrong shape", "expected [2, 8]",
+                                                     "got [2, 9]"});
   }
   {  // not a kd shard
     const fs::path p = dir / "plain.h5";

@@ -2,20 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "common/clip/checkpoint_keys.h"
+#include "common/util/shape_string.h"
 #include "tests/test_support.h"
 
 namespace {
-
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::ostringstream o;
-  o << "[";
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << "]";
-  return o.str();
-}
 
 // name -> "[a, b]" lines of a keys.tsv, in file order.
 std::vector<std::pair<std::string, std::string>> read_tsv(const std::filesystem::path& p) {
@@ -34,7 +26,7 @@ void expect_same_table(const std::vector<kd::TensorSpec>& ours, const std::files
   auto theirs = read_tsv(tsv);
   ASSERT_FALSE(theirs.empty()) << tsv;
   std::vector<std::pair<std::string, std::string>> mine;
-  for (const auto& s : ours) mine.emplace_back(s.name, shape_text(s.shape));
+  for (const auto& s : ours) mine.emplace_back(s.name, kd::shape_to_string(s.shape));
   if (!ordered) {
     std::sort(mine.begin(), mine.end());
     std::sort(theirs.begin(), theirs.end());

@@ -7,15 +7,10 @@
 
 #include "common/cache/shard_reader.h"
 #include "common/util/error.h"
+#include "common/util/shape_string.h"
 
 namespace kd::cache {
 namespace {
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 // Checks one dataset: present, stored type class, exact shape where a dimension is known (< 0 = any, > 0 width).
 class Checker {
@@ -24,14 +19,14 @@ class Checker {
 
   std::vector<int64_t> dataset(const std::string& name, const std::vector<int64_t>& expected, char type) {
     if (!r_.has_dataset(name))
-      throw Error("dataset missing").file(file_).key(name).expected("dataset " + shape_string(expected))
+      throw Error("dataset missing").file(file_).key(name).expected("dataset " + shape_to_string(expected))
           .got("absent");
     const std::vector<int64_t> got = r_.shape(name);
     bool ok = got.size() == expected.size();
     for (size_t i = 0; ok && i < got.size(); ++i) ok = expected[i] < 0 || expected[i] == got[i];
     if (!ok)
       throw Error("dataset has the wrong shape").file(file_).key(name)
-          .expected(shape_string(expected) + " (-1: any)").got(shape_string(got));
+          .expected(shape_to_string(expected) + " (-1: any)").got(shape_to_string(got));
     const StoredType st = r_.stored_type(name);
     const bool type_ok = (type == 'f' && (st == StoredType::kFloat16 || st == StoredType::kFloat32)) ||
                          (type == 'F' && st == StoredType::kFloat32) || (type == 'i' && st == StoredType::kInt32) ||

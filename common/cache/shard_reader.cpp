@@ -7,15 +7,10 @@
 #include "common/cache/float16.h"
 #include "common/cache/zstd_filter.h"
 #include "common/util/error.h"
+#include "common/util/shape_string.h"
 
 namespace kd::cache {
 namespace {
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 std::vector<int64_t> space_shape(hid_t space) {
   const int rank = H5Sget_simple_extent_ndims(space);
@@ -84,7 +79,7 @@ void check_rank(const std::vector<int64_t>& shape, int expected_rank, const std:
                 const std::string& name) {
   if (expected_rank >= 0 && static_cast<int>(shape.size()) != expected_rank)
     throw Error("dataset has the wrong rank").file(file).key(name)
-        .expected("rank " + std::to_string(expected_rank)).got("shape " + shape_string(shape));
+        .expected("rank " + std::to_string(expected_rank)).got("shape " + shape_to_string(shape));
 }
 
 }  // namespace

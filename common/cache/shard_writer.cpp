@@ -8,21 +8,16 @@
 #include "common/cache/zstd_filter.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
+#include "common/util/shape_string.h"
 
 namespace kd::cache {
 namespace {
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 size_t checked_count(const std::vector<int64_t>& shape, const std::string& file, const std::string& name) {
   if (shape.empty()) throw Error("dataset needs at least one dimension (rows)").file(file).key(name).got("[]");
   size_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) throw Error("negative dimension").file(file).key(name).got(shape_string(shape));
+    if (d < 0) throw Error("negative dimension").file(file).key(name).got(shape_to_string(shape));
     n *= static_cast<size_t>(d);
   }
   return n;
@@ -115,7 +110,7 @@ H5Id ShardWriter::create_dataset(const std::string& name, const std::vector<int6
     throw Error("dataset written twice").file(file).key(name);
   std::vector<hsize_t> dims(shape.begin(), shape.end());
   H5Id space = h5_dataspace(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
-  h5_check(space.get(), "cannot create dataspace " + shape_string(shape), file, name);
+  h5_check(space.get(), "cannot create dataspace " + shape_to_string(shape), file, name);
 
   H5Id dcpl = h5_plist(H5Pcreate(H5P_DATASET_CREATE));
   h5_check(dcpl.get(), "cannot create dataset properties", file, name);
@@ -140,7 +135,7 @@ H5Id ShardWriter::create_dataset(const std::string& name, const std::vector<int6
   }
   H5Id ds = h5_dataset(
       H5Dcreate2(file_.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
-  h5_check(ds.get(), "cannot create dataset " + shape_string(shape), file, name);
+  h5_check(ds.get(), "cannot create dataset " + shape_to_string(shape), file, name);
   return ds;
 }
 
@@ -173,7 +168,7 @@ void ShardWriter::write_floats(const std::string& name, const std::vector<int64_
                                const std::vector<float>& data, FloatStorage storage) {
   const size_t n = checked_count(shape, tmp_path_.string(), name);
   if (data.size() != n)
-    throw Error("data size does not match shape " + shape_string(shape)).file(tmp_path_.string()).key(name)
+    throw Error("data size does not match shape " + shape_to_string(shape)).file(tmp_path_.string()).key(name)
         .expected(std::to_string(n) + " values").got(std::to_string(data.size()));
   write_floats(name, shape, data.data(), storage);
 }
@@ -185,7 +180,7 @@ void ShardWriter::write_int32(const std::string& name, const std::vector<int64_t
   const std::string file = tmp_path_.string();
   const size_t n = checked_count(shape, file, name);
   if (data.size() != n)
-    throw Error("data size does not match shape " + shape_string(shape)).file(file).key(name)
+    throw Error("data size does not match shape " + shape_to_string(shape)).file(file).key(name)
         .expected(std::to_string(n) + " values").got(std::to_string(data.size()));
   // Shuffle helps int32 too: token ids and indices leave their high bytes mostly zero.
   H5Id ds = create_dataset(name, shape, H5T_STD_I32LE, 4, true);

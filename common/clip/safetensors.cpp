@@ -128,12 +128,6 @@ size_t safetensors_dtype_size(const std::string& dtype) {
   return it->second;
 }
 
-std::string shape_to_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // ---- reader ----
 
 SafetensorsFile::SafetensorsFile(SafetensorsFile&& other) noexcept { *this = std::move(other); }

@@ -30,13 +30,13 @@
 #include <string>
 #include <vector>
 
+#include "common/util/shape_string.h"  // shape_to_string, used with this reader everywhere
+
 namespace kd {
 
 // Bytes per element of a safetensors dtype string ("F32" -> 4, "BOOL" -> 1); throws kd::Error for an unknown one.
 size_t safetensors_dtype_size(const std::string& dtype);
 
-// "[8, 3, 224, 224]"; "[]" for a scalar. Used in error messages everywhere.
-std::string shape_to_string(const std::vector<int64_t>& shape);
 
 // One tensor of an open file. `data` points into the file's read-only mapping (valid while the file is open) and is
 // only guaranteed byte-aligned; copy with memcpy rather than casting to a wider type.

@@ -5,18 +5,12 @@
 
 #include <cmath>
 #include <set>
-#include <sstream>
 
 #include "common/util/error.h"
+#include "common/util/shape_string.h"
 
 namespace kd {
 namespace {
-
-std::string shape_str(const torch::Tensor& x) {
-  std::ostringstream o;
-  o << x.sizes();
-  return o.str();
-}
 
 void require_defined(const torch::Tensor& x, const char* what) {
   if (!x.defined()) throw Error("distillation loss input is missing").key(what);
@@ -24,7 +18,8 @@ void require_defined(const torch::Tensor& x, const char* what) {
 
 void require_float_2d(const torch::Tensor& x, const char* what) {
   require_defined(x, what);
-  if (x.dim() != 2) throw Error("distillation loss input must be 2-D").key(what).expected("[rows, D]").got(shape_str(x));
+  if (x.dim() != 2)
+    throw Error("distillation loss input must be 2-D").key(what).expected("[rows, D]").got(shape_to_string(x.sizes()));
   if (!at::isFloatingType(x.scalar_type()))
     throw Error("distillation loss input must be floating point").key(what).got(std::string(c10::toString(x.scalar_type())));
 }
@@ -41,7 +36,8 @@ std::pair<torch::Tensor, torch::Tensor> prepare_pair(const torch::Tensor& s, con
   require_float_2d(s, s_name);
   require_float_2d(t, t_name);
   if (s.sizes() != t.sizes())
-    throw Error("student and teacher embeddings differ in shape").key(t_name).expected(shape_str(s)).got(shape_str(t));
+    throw Error("student and teacher embeddings differ in shape").key(t_name).expected(shape_to_string(s.sizes()))
+        .got(shape_to_string(t.sizes()));
   require_same_device(s, t, t_name);
   if (s.size(0) == 0) throw Error("distillation loss on an empty batch").key(s_name);
   const auto dt = compute_dtype(s.scalar_type());
@@ -112,7 +108,7 @@ torch::Tensor affinity_loss(const torch::Tensor& s_in, const torch::Tensor& t_in
   require_same_device(s, bank_in, "bank");
   if (bank_in.size(1) != s.size(1) || bank_in.size(0) == 0)
     throw Error("affinity bank has the wrong shape").key("bank")
-        .expected("[M>0, " + std::to_string(s.size(1)) + "]").got(shape_str(bank_in));
+        .expected("[M>0, " + std::to_string(s.size(1)) + "]").got(shape_to_string(bank_in.sizes()));
   auto bank_t = normalize_rows(bank_in.to(s.scalar_type())).t();                   // [D, M]
   auto log_p = at::log_softmax(logit_scale * at::matmul(normalize_rows(t), bank_t), 1);  // teacher [B, M]
   auto log_q = at::log_softmax(logit_scale * at::matmul(normalize_rows(s), bank_t), 1);  // student [B, M]
@@ -131,16 +127,16 @@ torch::Tensor affinity_topk_loss(const torch::Tensor& s_in, const torch::Tensor&
   if (B == 0) throw Error("distillation loss on an empty batch").key("student");
   if (topk_logits.size(0) != B || topk_logits.size(1) == 0)
     throw Error("teacher top-K logits have the wrong shape").key("teacher_topk_logits")
-        .expected("[" + std::to_string(B) + ", K>0]").got(shape_str(topk_logits));
+        .expected("[" + std::to_string(B) + ", K>0]").got(shape_to_string(topk_logits.sizes()));
   if (topk_indices.sizes() != topk_logits.sizes())
     throw Error("teacher top-K indices and logits differ in shape").key("teacher_topk_indices")
-        .expected(shape_str(topk_logits)).got(shape_str(topk_indices));
+        .expected(shape_to_string(topk_logits.sizes())).got(shape_to_string(topk_indices.sizes()));
   if (at::isFloatingType(topk_indices.scalar_type()) || topk_indices.scalar_type() == at::kBool)
     throw Error("teacher top-K indices must be integers").key("teacher_topk_indices")
         .got(std::string(c10::toString(topk_indices.scalar_type())));
   if (bank_in.size(1) != D)
     throw Error("affinity bank has the wrong shape").key("bank")
-        .expected("[M, " + std::to_string(D) + "]").got(shape_str(bank_in));
+        .expected("[M, " + std::to_string(D) + "]").got(shape_to_string(bank_in.sizes()));
   require_same_device(s_in, topk_logits, "teacher_topk_logits");
   require_same_device(s_in, topk_indices, "teacher_topk_indices");
   require_same_device(s_in, bank_in, "bank");

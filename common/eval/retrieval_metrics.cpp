@@ -5,24 +5,19 @@
 
 #include <algorithm>
 #include <limits>
-#include <sstream>
 #include <string>
 
 #include "common/util/error.h"
+#include "common/util/shape_string.h"
 
 namespace kd {
 namespace {
 
-std::string shape_str(const torch::Tensor& x) {
-  std::ostringstream o;
-  o << x.sizes();
-  return o.str();
-}
-
 void require_embeddings(const torch::Tensor& x, const char* what) {
   if (!x.defined()) throw Error("embeddings missing").key(what);
   if (x.dim() != 2 || x.size(0) == 0 || x.size(1) == 0)
-    throw Error("embeddings must be a non-empty matrix").key(what).expected("[N>0, D>0]").got(shape_str(x));
+    throw Error("embeddings must be a non-empty matrix").key(what).expected("[N>0, D>0]")
+        .got(shape_to_string(x.sizes()));
   if (!at::isFloatingType(x.scalar_type()))
     throw Error("embeddings must be floating point").key(what).got(std::string(c10::toString(x.scalar_type())));
   if (!at::isfinite(x).all().item<bool>()) throw Error("embeddings contain inf or NaN").key(what);
@@ -45,7 +40,7 @@ RetrievalRanks retrieval_ranks(const torch::Tensor& image_emb, const torch::Tens
   require_embeddings(text_emb, "text_emb");
   if (image_emb.size(1) != text_emb.size(1))
     throw Error("image and text embeddings differ in width").key("text_emb")
-        .expected("[Nt, " + std::to_string(image_emb.size(1)) + "]").got(shape_str(text_emb));
+        .expected("[Nt, " + std::to_string(image_emb.size(1)) + "]").got(shape_to_string(text_emb.sizes()));
   if (image_emb.device() != text_emb.device())
     throw Error("image and text embeddings are on different devices").key("text_emb")
         .expected(image_emb.device().str()).got(text_emb.device().str());
@@ -53,7 +48,8 @@ RetrievalRanks retrieval_ranks(const torch::Tensor& image_emb, const torch::Tens
   const int64_t Ni = image_emb.size(0), Nt = text_emb.size(0);
   if (!text_image.defined() || text_image.dim() != 1 || text_image.size(0) != Nt)
     throw Error("text_image must give one image index per caption").key("text_image")
-        .expected("[" + std::to_string(Nt) + "]").got(text_image.defined() ? shape_str(text_image) : "nothing");
+        .expected("[" + std::to_string(Nt) + "]")
+        .got(text_image.defined() ? shape_to_string(text_image.sizes()) : "nothing");
   if (at::isFloatingType(text_image.scalar_type()) || text_image.scalar_type() == at::kBool)
     throw Error("text_image must be integer").key("text_image").got(std::string(c10::toString(text_image.scalar_type())));
 
@@ -81,14 +77,11 @@ RetrievalRanks retrieval_ranks(const torch::Tensor& image_emb, const torch::Tens
   // block (not a separately computed dot product, whose last bits could differ and let a caption outrank itself).
   std::vector<torch::Tensor> image_rank_parts;
   for (int64_t r0 = 0; r0 < Ni; r0 += block_rows) {
-    const int64_t r1 = std::min(Ni, r0 + block_rows), b = r1 - r0;
+    const int64_t r1 = std::min(Ni, r0 + block_rows);
     auto sims = at::matmul(img.slice(0, r0, r1), txt.t());                          // [b, Nt]
-    auto own_captions = ((owner >= r0) & (owner < r1)).nonzero().squeeze(1);       // [m] caption indices
-    auto own_rows = owner.index_select(0, own_captions) - r0;                       // [m] rows in this block
-    auto own_scores = sims.reshape({-1}).index_select(0, own_rows * Nt + own_captions);  // [m]
-    auto best = at::full({b}, neg_inf, sims.options())
-                    .scatter_reduce(0, own_rows, own_scores, "amax", /*include_self=*/true);  // [b]
-    // (LibTorch 1.13 prints a one-time "scatter_reduce() is in beta" warning here; the op is stable in 2.x.)
+    auto rows = at::arange(r0, r1, owner.options()).unsqueeze(1);                  // [b, 1] image index
+    auto own = owner.unsqueeze(0) == rows;                                        // [b, Nt] caption of row's image
+    auto best = std::get<0>(sims.masked_fill(own.logical_not(), neg_inf).max(1)); // [b]
     image_rank_parts.push_back((sims > best.unsqueeze(1)).sum(1).to(at::kCPU));   // [b] int64
   }
   // Text → image, in blocks of captions.
@@ -132,7 +125,9 @@ RetrievalRecall retrieval_recall(const torch::Tensor& image_emb, const torch::Te
 double mean_paired_cosine(const torch::Tensor& a, const torch::Tensor& b) {
   require_embeddings(a, "a");
   require_embeddings(b, "b");
-  if (a.sizes() != b.sizes()) throw Error("paired embeddings differ in shape").key("b").expected(shape_str(a)).got(shape_str(b));
+  if (a.sizes() != b.sizes())
+    throw Error("paired embeddings differ in shape").key("b").expected(shape_to_string(a.sizes()))
+        .got(shape_to_string(b.sizes()));
   if (a.device() != b.device())
     throw Error("paired embeddings are on different devices").key("b").expected(a.device().str()).got(b.device().str());
   const auto dt = score_dtype(a, b);
