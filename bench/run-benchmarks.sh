@@ -66,11 +66,15 @@ cmake --build "$BUILD" -j2 --target kd-extract kd-train teacher_forward_bench pr
   make_random_teacher_bench > "$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log" >&2; exit 1; }
 
 # ---- 1. teacher forward (ViT-B/32, random weights), 2 threads, fp32 and bf16 ------------------------------------
+# Images at batch 8 (key image-DTYPE) and 32 (key image-DTYPE-b32).
 for dtype in fp32 bf16; do
-  measure forward "image-$dtype" kd "$BIN/teacher_forward_bench" --tower image --batch 8 --iters "$ITERS" \
-    --threads $THREADS --dtype $dtype
-  measure forward "image-$dtype" py $PY bench/teacher_forward_ref.py --tower image --batch 8 --iters "$ITERS" \
-    --threads $THREADS --dtype $dtype
+  for batch in 8 32; do
+    key="image-$dtype"; [[ $batch == 8 ]] || key="image-$dtype-b$batch"
+    measure forward "$key" kd "$BIN/teacher_forward_bench" --tower image --batch $batch --iters "$ITERS" \
+      --threads $THREADS --dtype $dtype
+    measure forward "$key" py $PY bench/teacher_forward_ref.py --tower image --batch $batch --iters "$ITERS" \
+      --threads $THREADS --dtype $dtype
+  done
   measure forward "text-$dtype" kd "$BIN/teacher_forward_bench" --tower text --batch 8 --iters "$ITERS" \
     --threads $THREADS --dtype $dtype
   measure forward "text-$dtype" py $PY bench/teacher_forward_ref.py --tower text --batch 8 --iters "$ITERS" \
@@ -227,11 +231,14 @@ def table(title, note, items):
         w("")
 
 table("Teacher forward (ViT-B/32, random weights), items/s",
-      "Batch 8, $THREADS threads. kd: bench/teacher_forward_bench.cpp (text tower stops after the last EOT token). "
+      "Batch 8 unless the row says otherwise, $THREADS threads. kd: bench/teacher_forward_bench.cpp (text tower stops after the last EOT token). "
       "Python: bench/teacher_forward_ref.py, OpenAI's structure (nn.MultiheadAttention, all 77 text positions); "
       "bf16 = model.to(torch.bfloat16) on both sides. Captions: SOT + 14 tokens + EOT.",
-      [("image fp32", best("forward", "image-fp32", "kd"), best("forward", "image-fp32", "py"), None),
+      [("image fp32", best("forward", "image-fp32", "kd"), best("forward", "image-fp32", "py"), 2),
+       ("image fp32, batch 32", best("forward", "image-fp32-b32", "kd"), best("forward", "image-fp32-b32", "py"), 2),
        ("image bf16", best("forward", "image-bf16", "kd"), best("forward", "image-bf16", "py"), None),
+       ("image bf16, batch 32", best("forward", "image-bf16-b32", "kd"), best("forward", "image-bf16-b32", "py"),
+        None),
        ("text fp32", best("forward", "text-fp32", "kd"), best("forward", "text-fp32", "py"), None),
        ("text bf16", best("forward", "text-bf16", "kd"), best("forward", "text-bf16", "py"), None)])
 

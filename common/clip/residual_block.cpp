@@ -1,6 +1,8 @@
 // Residual attention block, its attention and MLP, and the block stack.
 #include "common/clip/residual_block.h"
 
+#include "common/clip/fast_linear.h"
+
 #include <torch/version.h>
 
 #include <ATen/ATen.h>
@@ -25,7 +27,7 @@ SelfAttentionImpl::SelfAttentionImpl(int64_t width, int64_t n_heads_) : n_heads(
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, bool causal) {
   const int64_t B = x.size(0), L = x.size(1), W = x.size(2), H = n_heads, Dh = W / H;
   // [B, L, 3W] -> [3, B, H, L, Dh]
-  at::Tensor qkv = at::linear(x, in_proj_weight, in_proj_bias).view({B, L, 3, H, Dh}).permute({2, 0, 3, 1, 4});
+  at::Tensor qkv = fast_linear(x, in_proj_weight, in_proj_bias).view({B, L, 3, H, Dh}).permute({2, 0, 3, 1, 4});
   at::Tensor q = qkv[0], k = qkv[1], v = qkv[2];  // [B, H, L, Dh]
   at::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
@@ -42,7 +44,7 @@ torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x, bool causal) {
   }
   out = at::bmm(at::softmax(scores, -1), v3).view({B, H, L, Dh});
 #endif
-  return out_proj(out.transpose(1, 2).reshape({B, L, W}));  // [B, L, W]
+  return fast_linear(out.transpose(1, 2).reshape({B, L, W}), out_proj->weight, out_proj->bias);  // [B, L, W]
 }
 
 MlpImpl::MlpImpl(int64_t width, int64_t mlp_width) {
@@ -50,7 +52,9 @@ MlpImpl::MlpImpl(int64_t width, int64_t mlp_width) {
   c_proj = register_module("c_proj", torch::nn::Linear(mlp_width, width));
 }
 
-torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return c_proj(quick_gelu(c_fc(x))); }
+torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
+  return fast_linear(quick_gelu(fast_linear(x, c_fc->weight, c_fc->bias)), c_proj->weight, c_proj->bias);
+}
 
 ResidualBlockImpl::ResidualBlockImpl(int64_t width, int64_t n_heads, int64_t mlp_width, double eps) {
   auto ln = [&] { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(eps)); };

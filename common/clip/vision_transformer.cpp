@@ -1,6 +1,8 @@
 // Vision transformer forward pass; patchify is a reshape + matmul, identical to a stride-P convolution.
 #include "common/clip/vision_transformer.h"
 
+#include "common/clip/fast_linear.h"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -32,7 +34,7 @@ TowerOutput VisionTransformerImpl::forward(const torch::Tensor& pixels) {
   const int64_t B = pixels.size(0);
   // [B, 3, G, P, G, P] -> [B, G, G, 3, P, P] -> [B, G*G, 3*P*P]
   at::Tensor patches = pixels.view({B, 3, G, P, G, P}).permute({0, 2, 4, 1, 3, 5}).reshape({B, G * G, 3 * P * P});
-  at::Tensor x = at::matmul(patches, conv1_weight.view({W, 3 * P * P}).t());  // [B, G*G, W]
+  at::Tensor x = fast_linear(patches, conv1_weight.view({W, 3 * P * P}));  // [B, G*G, W]
   at::Tensor cls = class_embedding.to(x.dtype()).view({1, 1, W}).expand({B, 1, W});
   x = at::cat({cls, x}, 1) + positional_embedding.to(x.dtype());  // [B, G*G + 1, W]
   x = transformer->forward(layer_norm(ln_pre, x), /*causal=*/false);
