@@ -64,7 +64,9 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--iters", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0)
-    ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16"], help="bf16: model.to(torch.bfloat16)")
+    ap.add_argument("--dtype", default="fp32", choices=["fp32", "bf16", "fp16"],
+                    help="bf16/fp16: model.to(that dtype); fp16 on CUDA only")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -76,18 +78,21 @@ def main():
         x = torch.zeros(a.batch, 77, dtype=torch.long)
         x[:, 1:15] = torch.randint(1000, 40000, (a.batch, 14))
         x[:, 0], x[:, 15] = 49406, 49407
-    if a.dtype == "bf16":
-        model = model.to(torch.bfloat16)
-        if a.tower == "image":
-            x = x.to(torch.bfloat16)
+    if a.device.startswith("cuda"):  # true fp32, as the kd side runs it (no TF32)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[a.dtype]
+    model = model.to(a.device, dtype)
+    x = x.to(a.device, dtype) if a.tower == "image" else x.to(a.device)
     with torch.inference_mode():
-        model(x)
+        model(x).cpu()
         times = []
         for _ in range(a.iters):
             t0 = time.perf_counter()
-            model(x)
+            model(x).cpu()  # the copy to the CPU waits for the device
             times.append(time.perf_counter() - t0)
-    print(json.dumps({"impl": "Python (torch %s)" % torch.__version__, "tower": a.tower, "dtype": a.dtype,
+    print(json.dumps({"impl": "Python (torch %s)" % torch.__version__, "device": a.device, "tower": a.tower,
+                      "dtype": a.dtype,
                       "batch": a.batch, "threads": torch.get_num_threads(), "iters": a.iters,
                       "per_second": a.batch / min(times), "per_second_mean": a.batch * len(times) / sum(times)}))
 

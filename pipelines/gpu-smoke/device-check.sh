@@ -10,11 +10,13 @@
 #   golden       the golden tiny CLIP (HF folder and TorchScript archive) on CUDA against OpenAI's reference; writes
 #                the HF export that the next stage loads
 #   hf-export    transformers' CLIPModel loads kd's HF export; outputs against the reference
+#   bench        ViT-B/32 image and text forward, fp32/bf16/fp16, batch 256: kd beside bench/teacher_forward_ref.py
 #   compile      every kd source file (library, tools, tests, benchmarks) compiled against this LibTorch, with NCCL
 #   cxx20        kd_torch_core compiled as C++20 (LibTorch >= 2.12 requires it)
 # Output in $OUT (default ./gpu-check-out): summary.txt ("stage rc seconds" lines), stages.log (every stage's output
 # but the compile check's), compile.log and compile-errors.txt. DEVICE (default cuda) and STEPS (default 100) let
-# the script be tried on a CPU machine (DEVICE=cpu skips the fp16 stage, which needs CUDA).
+# the script be tried on a CPU machine (DEVICE=cpu skips the fp16 stages, which need CUDA); DIRECT=1 skips CMake
+# and builds with g++ directly; BENCH_BATCH (default 256) sets the benchmark's batch.
 set -uo pipefail
 out=${OUT:-$PWD/gpu-check-out}
 deps=$PWD/.gpu-deps
@@ -43,7 +45,8 @@ stage() {  # stage NAME COMMAND...: runs COMMAND, its output appended to $out/st
 
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 torch_lib=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
-nccl_h=$(find / -xdev -name nccl.h -path '*include*' 2>/dev/null | head -n 1)
+site=$(python3 -c 'import site; print(" ".join(site.getsitepackages()))')
+nccl_h=$(find $site /usr/local /usr/include -name nccl.h -path '*include*' 2>/dev/null | head -n 1)
 export CUDACXX=${CUDACXX:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 export PATH=$(dirname "$CUDACXX"):$PATH
 
@@ -67,7 +70,7 @@ configure() {
     -DKD_WITH_NCCL=$nccl -DKD_NCCL_INCLUDE="$(dirname "${nccl_h:-/x/x}")"
 }
 
-build_cmake() { cmake --build "$build" -j "$njobs" --target gpu_train_smoke gpu_golden_check; }
+build_cmake() { cmake --build "$build" -j "$njobs" --target gpu_train_smoke gpu_golden_check teacher_forward_bench; }
 
 build_direct() {  # the same programs without CMake, should Torch's CMake package not configure here
   local flags
@@ -93,10 +96,23 @@ PY
   done <pipelines/gpu-smoke/core-sources.txt
   wait
   for obj in "${objs[@]}"; do [[ -f $obj ]] || { echo "build_direct: $obj was not built" >&2; return 1; }; done
-  for p in gpu_train_smoke gpu_golden_check; do
-    g++ -std=c++$std -O2 $flags -I. -isystem "$deps/include" "pipelines/gpu-smoke/$p.cpp" "${objs[@]}" -o "$build/$p" \
-      -L"$torch_lib" -Wl,-rpath,"$torch_lib" -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed \
-      -ltorch -ltorch_cpu -lc10 -lpthread || return 1
+  local cuda_libs=()
+  [[ -f $torch_lib/libtorch_cuda.so ]] && cuda_libs=(-Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed)
+  for src in pipelines/gpu-smoke/gpu_train_smoke.cpp pipelines/gpu-smoke/gpu_golden_check.cpp \
+             bench/teacher_forward_bench.cpp; do
+    g++ -std=c++$std -O2 $flags -I. -isystem "$deps/include" "$src" "${objs[@]}" -o "$build/$(basename "$src" .cpp)" \
+      -L"$torch_lib" -Wl,-rpath,"$torch_lib" "${cuda_libs[@]}" -ltorch -ltorch_cpu -lc10 -lpthread || return 1
+  done
+}
+
+bench() {  # one JSON line per measurement
+  local tower dtype dtypes="fp32 bf16 fp16" batch=${BENCH_BATCH:-256}
+  [[ $device == cpu ]] && dtypes="fp32 bf16"
+  for tower in image text; do
+    for dtype in $dtypes; do
+      "$build/teacher_forward_bench" --device "$device" --tower $tower --dtype $dtype --batch "$batch" --iters 10
+      python3 bench/teacher_forward_ref.py --device "$device" --tower $tower --dtype $dtype --batch "$batch" --iters 10
+    done
   done
 }
 
@@ -115,7 +131,7 @@ cxx20() {
 
 : >"$out/summary.txt"
 stage env env_report
-if stage configure configure; then
+if [[ ${DIRECT:-0} != 1 ]] && stage configure configure; then
   stage build build_cmake
 else
   stage build build_direct
@@ -126,6 +142,7 @@ stage train-bf16 "$smoke" --device "$device" --precision bf16 --steps "$steps" -
 stage golden "$build/gpu_golden_check" --device "$device" --reference "$deps/golden/reference.safetensors" \
   --model "$deps/golden/hf" --model "$deps/golden/openai-jit.pt" --hf-out /tmp/kd-hf-export
 stage hf-export python3 pipelines/gpu-smoke/check_hf_export.py /tmp/kd-hf-export "$deps/golden/reference.safetensors"
+stage bench bench
 if [[ -f $build/build.ninja ]]; then
   stage compile timeout "${COMPILE_TIMEOUT:-300}" bash -c "$(declare -f compile_all); build=$build njobs=$njobs compile_all"
   grep -E "error:|FAILED:" "$out/compile.log" | sort | uniq | head -n 60 >"$out/compile-errors.txt"
