@@ -18,7 +18,7 @@ class Block(nn.Module):
         self.attn = nn.MultiheadAttention(width, heads)
         self.ln_1, self.ln_2 = nn.LayerNorm(width), nn.LayerNorm(width)
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), QuickGELU(), nn.Linear(4 * width, width))
-        self.mask = mask
+        self.register_buffer("mask", mask, persistent=False)  # None for the vision tower; moves with .to()
 
     def forward(self, x):  # x: [L, B, W]
         h = self.ln_1(x)

@@ -42,7 +42,9 @@ void expect_open_error(const std::filesystem::path& p, const std::string& key, c
   } catch (const kd::Error& e) {
     const std::string msg = e.what();
     EXPECT_TRUE(contains(msg, p.string())) << "message does not name the file: " << msg;
-    if (!key.empty()) EXPECT_TRUE(contains(msg, "'" + key + "'")) << "message does not name the key: " << msg;
+    if (!key.empty()) {
+      EXPECT_TRUE(contains(msg, "'" + key + "'")) << "message does not name the key: " << msg;
+    }
     EXPECT_TRUE(contains(msg, fragment)) << "message lacks '" << fragment << "': " << msg;
   }
 }
@@ -106,7 +108,9 @@ TEST(SafetensorsRoundTrip, BytesShapesMetadataAndAlignment) {
     EXPECT_EQ(e.dtype, r.dtype) << r.name;
     EXPECT_EQ(e.shape, r.shape) << r.name;
     ASSERT_EQ(e.n_bytes, r.n_bytes) << r.name;
-    if (r.n_bytes) EXPECT_EQ(std::memcmp(e.data, r.data, r.n_bytes), 0) << r.name << " bytes differ";
+    if (r.n_bytes) {
+      EXPECT_EQ(std::memcmp(e.data, r.data, r.n_bytes), 0) << r.name << " bytes differ";
+    }
     // Every tensor starts at a multiple of its element size, both in the file and in memory (the map is paged).
     EXPECT_EQ((e.data - data_start) % kd::safetensors_dtype_size(r.dtype), 0) << r.name;
     EXPECT_EQ(reinterpret_cast<uintptr_t>(e.data) % kd::safetensors_dtype_size(r.dtype), 0u) << r.name;
@@ -157,7 +161,9 @@ TEST(SafetensorsWriter, RejectsBadInputAndWritesNothing) {
     } catch (const kd::Error& e) {
       const std::string msg = e.what();
       EXPECT_TRUE(contains(msg, p.string())) << msg;
-      if (!key.empty()) EXPECT_TRUE(contains(msg, "'" + key + "'")) << msg;
+      if (!key.empty()) {
+        EXPECT_TRUE(contains(msg, "'" + key + "'")) << msg;
+      }
       EXPECT_TRUE(contains(msg, fragment)) << msg;
     }
     EXPECT_FALSE(std::filesystem::exists(p));

@@ -104,7 +104,9 @@ TEST(StudentExport, OpenAiLayoutRoundTripBothTowersAlone) {
     kd::SafetensorsFile st = kd::SafetensorsFile::open(o.out);
     for (const auto& n : st.names()) {
       EXPECT_NE(n, "logit_scale");
-      if (vision) EXPECT_EQ(n.rfind("visual.", 0), 0u) << n;
+      if (vision) {
+        EXPECT_EQ(n.rfind("visual.", 0), 0u) << n;
+      }
     }
   }
 }

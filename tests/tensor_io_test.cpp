@@ -53,7 +53,9 @@ TEST(TensorIo, EveryDtypeRoundTripsBitForBit) {
     // Bit for bit: compare the raw bytes of contiguous copies.
     torch::Tensor w = want.detach().contiguous();
     ASSERT_EQ(got.nbytes(), w.nbytes());
-    if (w.numel()) EXPECT_EQ(std::memcmp(got.data_ptr(), w.data_ptr(), w.nbytes()), 0);
+    if (w.numel()) {
+      EXPECT_EQ(std::memcmp(got.data_ptr(), w.data_ptr(), w.nbytes()), 0);
+    }
   }
   EXPECT_EQ(f.at("transposed").shape, (std::vector<int64_t>{4, 3}));
   EXPECT_EQ(f.at("sliced").shape, (std::vector<int64_t>{3}));

@@ -71,7 +71,7 @@ CacheIndex cache_index_from_json(const json& j, const std::string& origin) {
   if (ix.format != kFormatName)
     throw Error("not a kd cache index").file(origin).key("kd_format")
         .expected(std::string("\"") + kFormatName + "\"").got("\"" + ix.format + "\"");
-  const json& ver = require(j, "kd_version", "", origin);
+  const json ver = require(j, "kd_version", "", origin);  // copies: GCC 13 flags references via temporaries
   if (!ver.is_number_integer() || ver.get<int64_t>() != kFormatVersion)
     throw Error("unsupported kd cache format version").file(origin).key("kd_version")
         .expected(std::to_string(kFormatVersion)).got(ver.dump());
@@ -87,7 +87,7 @@ CacheIndex cache_index_from_json(const json& j, const std::string& origin) {
   if (!ix.options.is_object())
     throw Error("index value has the wrong type").file(origin).key("options").expected("object")
         .got(ix.options.dump().substr(0, 80));
-  const json& shards = require(j, "shards", "", origin);
+  const json shards = require(j, "shards", "", origin);
   if (!shards.is_array()) throw Error("index value has the wrong type").file(origin).key("shards").expected("array");
   int64_t rows = 0, text_rows = 0;
   for (size_t i = 0; i < shards.size(); ++i) {

@@ -192,9 +192,9 @@ ClipConfig clip_config_from_openai_shapes(const Shapes& shapes, const std::strin
     throw Error("not an OpenAI-layout CLIP state dict: neither 'visual.conv1.weight' nor 'token_embedding.weight'")
         .file(where).hint("Hugging Face checkpoints are read from their folder (config.json + model.safetensors)");
   if (c.has_vision) {
-    const auto& conv = shape_of(shapes, "visual.conv1.weight", where);        // [W, 3, P, P]
-    const auto& pos = shape_of(shapes, "visual.positional_embedding", where);  // [G*G + 1, W]
-    const auto& proj = shape_of(shapes, "visual.proj", where);                 // [W, D]
+    const auto conv = shape_of(shapes, "visual.conv1.weight", where);         // [W, 3, P, P]
+    const auto pos = shape_of(shapes, "visual.positional_embedding", where);   // [G*G + 1, W]
+    const auto proj = shape_of(shapes, "visual.proj", where);                  // [W, D]
     if (conv.size() != 4 || pos.size() != 2 || proj.size() != 2)
       throw Error("vision tensors have unexpected ranks").file(where).key("visual.conv1.weight");
     VisionConfig& v = c.vision;
@@ -213,7 +213,7 @@ ClipConfig clip_config_from_openai_shapes(const Shapes& shapes, const std::strin
   }
   if (c.has_text) {
     TextConfig& t = c.text;
-    const auto& tok = shape_of(shapes, "token_embedding.weight", where);  // [V, W]
+    const auto tok = shape_of(shapes, "token_embedding.weight", where);  // [V, W]
     t.vocab_size = tok[0];
     t.width = shape_of(shapes, "ln_final.weight", where)[0];
     t.context_length = shape_of(shapes, "positional_embedding", where)[0];

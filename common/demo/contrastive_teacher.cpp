@@ -7,6 +7,7 @@
 #include <tbb/task_arena.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adamw.h>
+#include <unistd.h>  // isatty
 
 #include <chrono>
 #include <cmath>

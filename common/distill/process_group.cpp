@@ -4,19 +4,27 @@
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
-// ProcessGroupGloo.hpp compiles to nothing unless USE_C10D_GLOO is defined; the symbols live in libtorch_cpu of
-// every LibTorch built with Gloo (Debian 1.13, official 2.x), so defining it is enough where gloo's headers exist.
-#if __has_include(<gloo/algorithm.h>)
+// kd decides the backends itself (a CUDA LibTorch 2.x defines USE_C10D_GLOO and USE_C10D_NCCL in its CMake package
+// whether or not gloo's or NCCL's headers are installed):
+//   KD_HAS_GLOO  where gloo's headers exist (Debian: libgloo-dev; the PyTorch wheel and the libtorch archive ship
+//                none). ProcessGroupGloo.hpp compiles to nothing without USE_C10D_GLOO; the symbols live in
+//                libtorch_cpu of every LibTorch built with Gloo, so defining it is enough.
+//   KD_USE_NCCL  when configured with -DKD_WITH_NCCL=ON (needs nccl.h); ProcessGroupNCCL.hpp likewise needs
+//                USE_C10D_NCCL.
+#if __has_include(<gloo/algorithm.h>) && __has_include(<gloo/common/error.h>)
+#define KD_HAS_GLOO 1
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1
 #endif
 #endif
-// NCCL only when asked for at configure time (CMake option KD_WITH_NCCL defines USE_C10D_NCCL).
+#if defined(KD_USE_NCCL) && !defined(USE_C10D_NCCL)
+#define USE_C10D_NCCL 1
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef USE_C10D_GLOO
+#ifdef KD_HAS_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
-#ifdef USE_C10D_NCCL
+#ifdef KD_USE_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -131,7 +139,7 @@ DistContext DistContext::create(const DistEnv& env, const torch::Device& device,
 
   try {
     if (device.is_cuda()) {
-#ifdef USE_C10D_NCCL
+#ifdef KD_USE_NCCL
       auto opts = c10d::ProcessGroupNCCL::Options::create();
       opts->timeout = timeout;
       impl->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, env.rank, env.world_size, opts);
@@ -139,7 +147,7 @@ DistContext DistContext::create(const DistEnv& env, const torch::Device& device,
 #endif
     }
     if (!impl->pg) {
-#ifdef USE_C10D_GLOO
+#ifdef KD_HAS_GLOO
       auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
       if (!env.socket_ifname.empty())
         opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(env.socket_ifname));
@@ -160,7 +168,7 @@ DistContext DistContext::create(const DistEnv& env, const torch::Device& device,
   if (!impl->pg)
     throw Error("this build has no c10d backend for the device")
         .key(device.str())
-        .expected(device.is_cuda() ? "a build with -DKD_WITH_NCCL=ON (USE_C10D_NCCL)" : "LibTorch with Gloo headers")
+        .expected(device.is_cuda() ? "a build with -DKD_WITH_NCCL=ON" : "a build with gloo's headers (libgloo-dev)")
         .got("none");
   ctx.impl_ = std::move(impl);
   return ctx;

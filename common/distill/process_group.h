@@ -23,8 +23,8 @@ class DistContext {
 
   // Joins the process group described by `env`. world_size 1 → the one-process context. Otherwise rank 0 serves a
   // TCPStore on master_addr:master_port and every rank connects; the backend is NCCL for a CUDA `device` in a build
-  // with KD_WITH_NCCL (USE_C10D_NCCL), else Gloo. `timeout` bounds the rendezvous (all ranks must arrive within it)
-  // and each later collective. Throws kd::Error (naming MASTER_ADDR:MASTER_PORT) when the store cannot be reached or
+  // with KD_WITH_NCCL (KD_USE_NCCL), else Gloo (built in where gloo's headers were found). `timeout` bounds the
+  // rendezvous (all ranks must arrive within it) and each later collective. Throws kd::Error (naming MASTER_ADDR:MASTER_PORT) when the store cannot be reached or
   // served, the rendezvous times out, or the build has no backend for `device`.
   static DistContext create(const DistEnv& env, const torch::Device& device,
                             std::chrono::milliseconds timeout = std::chrono::minutes(10));

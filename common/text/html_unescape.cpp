@@ -3,7 +3,9 @@
 #include "common/text/html_unescape.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "common/text/html5_entities.h"
 #include "common/text/unicode_text.h"

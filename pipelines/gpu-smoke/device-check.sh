@@ -33,13 +33,13 @@ stage() {  # stage NAME COMMAND...: runs COMMAND, its output appended to $out/st
   local name=$1 t0=$SECONDS rc log=$out/stages.log
   shift
   [[ $name == compile ]] && log=$out/compile.log
-  echo "== $name: $*" | tee -a "$log"
-  "$@" >"$out/current.log" 2>&1
+  echo "== $name: $*" | tee "$out/$name.running"
+  "$@" >>"$out/$name.running" 2>&1
   rc=$?
-  cat "$out/current.log" >>"$log"
+  cat "$out/$name.running" >>"$log"
   printf '%-11s rc=%-3d %4ds\n' "$name" "$rc" $((SECONDS - t0)) | tee -a "$out/summary.txt"
-  tail -n 8 "$out/current.log"
-  rm -f "$out/current.log"
+  tail -n 8 "$out/$name.running"
+  rm -f "$out/$name.running"
   return $rc
 }
 
@@ -136,6 +136,17 @@ if [[ ${DIRECT:-0} != 1 ]] && stage configure configure; then
 else
   stage build build_direct
 fi
+# The compile check (CPU only) runs beside the GPU stages on all but 4 cores; then the C++20 build.
+compile_pid=
+if [[ -f $build/build.ninja ]]; then
+  cjobs=$((njobs > 8 ? njobs - 4 : njobs))
+  (
+    stage compile timeout "${COMPILE_TIMEOUT:-300}" bash -c "$(declare -f compile_all); build=$build njobs=$cjobs compile_all"
+    grep -E "error:|FAILED:" "$out/compile.log" | sort | uniq | head -n 80 >"$out/compile-errors.txt"
+    stage cxx20 timeout 150 bash -c "$(declare -f cxx20); build=$build deps=$deps njobs=$cjobs torch_prefix=$torch_prefix cxx20"
+  ) &
+  compile_pid=$!
+fi
 smoke=$build/gpu_train_smoke
 [[ $device == cpu ]] || stage train-fp16 "$smoke" --device "$device" --precision 16 --steps "$steps" --inject-inf-step $((steps / 2))
 stage train-bf16 "$smoke" --device "$device" --precision bf16 --steps "$steps" --inject-inf-step $((steps / 2))
@@ -143,11 +154,7 @@ stage golden "$build/gpu_golden_check" --device "$device" --reference "$deps/gol
   --model "$deps/golden/hf" --model "$deps/golden/openai-jit.pt" --hf-out /tmp/kd-hf-export
 stage hf-export python3 pipelines/gpu-smoke/check_hf_export.py /tmp/kd-hf-export "$deps/golden/reference.safetensors"
 stage bench bench
-if [[ -f $build/build.ninja ]]; then
-  stage compile timeout "${COMPILE_TIMEOUT:-300}" bash -c "$(declare -f compile_all); build=$build njobs=$njobs compile_all"
-  grep -E "error:|FAILED:" "$out/compile.log" | sort | uniq | head -n 60 >"$out/compile-errors.txt"
-  stage cxx20 timeout 150 bash -c "$(declare -f cxx20); build=$build deps=$deps njobs=$njobs torch_prefix=$torch_prefix cxx20"
-fi
+[[ -n $compile_pid ]] && wait "$compile_pid"
 echo "== summary"
 cat "$out/summary.txt"
 ! grep -qv "rc=0 " "$out/summary.txt"
