@@ -1,0 +1,47 @@
+// Direct libjpeg(-turbo) decoding of ordinary JPEGs to 8-bit RGB: the fast path decode_image takes for JPEG files,
+// giving the pixels libvips's jpegload (and PIL) give, without libvips's per-image pipeline overhead.
+//
+// Handled: 1-component (grayscale, replicated into R, G, B by libjpeg) and 3-component (YCbCr or RGB) JPEGs,
+// baseline or progressive, decoded with libjpeg's defaults (JDCT_ISLOW, fancy upsampling) unless `fast_dct`.
+// Not handled (the caller falls back to libvips, so semantics and error messages stay exactly as before):
+// CMYK / YCCK / Adobe 4-component files, any other colour space, headers over max_pixels, any libjpeg error, and
+// truncated data (libjpeg's "Premature end of JPEG file", which libvips with fail_on=truncated and PIL refuse).
+// Other libjpeg warnings (e.g. "extraneous bytes before marker") are ignored, as libvips and PIL ignore them.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/image/image_decode.h"
+
+namespace kd {
+
+struct JpegDirectOptions {
+  // Reject (return false) when the header says width * height > max_pixels. 0 = no limit.
+  uint64_t max_pixels = 0;
+  // DCT scaling: decode at scale_num / scale_denom (libjpeg-turbo supports M/8, M = 1..16). 1/1 = full size.
+  // Output size is ceil(width * scale_num / scale_denom) x ceil(height * scale_num / scale_denom) (libjpeg's rule),
+  // or the floor with floor_size.
+  int scale_num = 1, scale_denom = 1;
+  // When > 0, overrides scale_num/scale_denom: the smallest M/8 (M = 1..8) whose output short side is still
+  // >= min_short_side (8/8 if none is).
+  int min_short_side = 0;
+  // libjpeg's scaled output is ceil(size * num / denom); libvips 8.14's shrink-on-load crops it to
+  // max(1, floor(size * num / denom)) (the partial last row and column dropped). true: crop the same way.
+  bool floor_size = false;
+  // Approximate decoding for the fast preprocessing mode: JDCT_IFAST and no fancy (triangle) chroma upsampling.
+  bool fast_dct = false;
+};
+
+// True when the bytes start with a JPEG SOI marker (FF D8 FF).
+bool looks_like_jpeg(const void* data, size_t size);
+
+// Decodes `data` into *out. Returns false (out unspecified) for everything listed under "Not handled" above; never
+// throws for bad input (std::bad_alloc may still propagate).
+bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out);
+
+// The M of the smallest M/8 scale whose libjpeg output short side, min(ceil(w * M / 8), ceil(h * M / 8)), is still
+// >= min_short_side; 8 when none is smaller.
+int jpeg_scale_eighths_for(int width, int height, int min_short_side);
+
+}  // namespace kd
