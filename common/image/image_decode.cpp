@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <mutex>
 
 #include "common/image/jpeg_decode.h"
@@ -124,7 +123,6 @@ bool decode_direct(const void* data, size_t size, const DecodeOptions& options, 
   jo.max_pixels = options.max_pixels;
   jo.scale_denom = options.jpeg_shrink;
   jo.min_short_side = options.jpeg_min_short_side;
-  jo.fast_dct = options.jpeg_fast_dct;
   // jpeg_shrink: libvips's shrink-on-load size, so both paths give the same pixels. jpeg_min_short_side: libjpeg's
   // own (ceil) size, which jpeg_scale_eighths_for's rule is stated in.
   jo.floor_size = options.jpeg_min_short_side <= 0;
@@ -133,10 +131,13 @@ bool decode_direct(const void* data, size_t size, const DecodeOptions& options, 
 
 // The whole file, or false when it cannot be read (libvips then reports why).
 bool read_whole_file(const std::string& path, std::string* bytes) {
-  std::ifstream f(path, std::ios::binary);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) return false;
-  bytes->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  return !f.bad();
+  const std::streamoff size = f.tellg();
+  if (size < 0) return false;
+  bytes->resize(static_cast<size_t>(size));
+  f.seekg(0);
+  return static_cast<bool>(f.read(bytes->data(), size));
 }
 
 // `open(shrink)` opens the image lazily (header only).

@@ -47,8 +47,6 @@ struct DecodeOptions {
   // (jpeg_scale_eighths_for); JPEGs that fall back to libvips get the largest shrink of 8, 4, 2 whose
   // min(width, height) / shrink >= jpeg_min_short_side (integer division), else 1.
   int jpeg_min_short_side = 0;
-  // Fast preprocessing mode only: JDCT_IFAST and no fancy chroma upsampling on the direct JPEG path (approximate).
-  bool jpeg_fast_dct = false;
   // false: always decode with libvips (to compare the two paths; the pixels are the same either way).
   bool jpeg_direct = true;
 };

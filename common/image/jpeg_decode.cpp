@@ -48,7 +48,8 @@ int jpeg_scale_eighths_for(int width, int height, int min_short_side) {
   return 8;
 }
 
-bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out) {
+bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out,
+                        JpegDecodeInfo* info) {
   if (!looks_like_jpeg(data, size)) return false;
   jpeg_decompress_struct cinfo;
   JumpingErrorManager err;
@@ -82,10 +83,6 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
     cinfo.scale_num = static_cast<unsigned>(options.scale_num);
     cinfo.scale_denom = static_cast<unsigned>(options.scale_denom);
   }
-  if (options.fast_dct) {
-    cinfo.dct_method = JDCT_IFAST;
-    cinfo.do_fancy_upsampling = FALSE;
-  }
   jpeg_start_decompress(&cinfo);
   const size_t stride = static_cast<size_t>(cinfo.output_width) * 3;
   int keep_w = static_cast<int>(cinfo.output_width), keep_h = static_cast<int>(cinfo.output_height);
@@ -118,6 +115,12 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
     for (int y = 1; y < keep_h; ++y)
       std::memmove(out->rgb.data() + y * keep_stride, out->rgb.data() + y * stride, keep_stride);
   out->rgb.resize(keep_stride * keep_h);
+  if (info != nullptr) {
+    info->source_width = static_cast<int>(cinfo.image_width);
+    info->source_height = static_cast<int>(cinfo.image_height);
+    info->scale_num = static_cast<int>(cinfo.scale_num);
+    info->scale_denom = static_cast<int>(cinfo.scale_denom);
+  }
   // No jpeg_finish_decompress: every pixel is out, and reading on to the EOI marker could only turn a missing end
   // marker into a fallback that libvips (which stops after the last row too) would not make.
   jpeg_destroy_decompress(&cinfo);
