@@ -9,7 +9,6 @@
 #include "common/image/jpeg_decode.h"
 #include "common/image/pil_resize.h"
 #include "common/image/vips_resize.h"
-#include "common/util/atomic_file.h"
 #include "common/util/error.h"
 
 namespace kd {
@@ -104,12 +103,7 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
     // JPEGs: decoded at the smallest DCT scale M/8 keeping the short side >= resolution, then PIL's bicubic from
     // the scaled image, with the geometry of the full-size image (the box is the source extent in scaled pixels).
     std::string bytes;
-    try {
-      bytes = read_file(path);
-    } catch (const Error&) {
-      bytes.clear();  // unreadable: decode_image below reports it in its own words
-    }
-    if (opt.jpeg_direct && looks_like_jpeg(bytes.data(), bytes.size())) {
+    if (opt.jpeg_direct && read_jpeg_file(path, &bytes)) {
       JpegDirectOptions jo;
       jo.max_pixels = opt.max_pixels;
       jo.min_short_side = resolution;

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <mutex>
 
 #include "common/image/jpeg_decode.h"
@@ -129,17 +128,6 @@ bool decode_direct(const void* data, size_t size, const DecodeOptions& options, 
   return decode_jpeg_direct(data, size, jo, out);
 }
 
-// The whole file, or false when it cannot be read (libvips then reports why).
-bool read_whole_file(const std::string& path, std::string* bytes) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) return false;
-  const std::streamoff size = f.tellg();
-  if (size < 0) return false;
-  bytes->resize(static_cast<size_t>(size));
-  f.seekg(0);
-  return static_cast<bool>(f.read(bytes->data(), size));
-}
-
 // `open(shrink)` opens the image lazily (header only).
 template <typename Open>
 RgbImage decode_with(Open open, const DecodeOptions& options, const std::string& name) {
@@ -186,7 +174,9 @@ RgbImage decode_image(const std::string& path, const DecodeOptions& options) {
   check_shrink(options.jpeg_shrink, path);
   std::string bytes;
   RgbImage direct;
-  if (options.jpeg_direct && read_whole_file(path, &bytes) && decode_direct(bytes.data(), bytes.size(), options, &direct)) return direct;
+  if (options.jpeg_direct && read_jpeg_file(path, &bytes) &&
+      decode_direct(bytes.data(), bytes.size(), options, &direct))
+    return direct;
   return decode_with(
       [&](int shrink) { return VImage::new_from_file(path.c_str(), load_options(shrink)); }, options, path);
 }

@@ -3,8 +3,9 @@
 
 #include <algorithm>
 #include <csetjmp>
-#include <cstdio>
-#include <cstring>  // jpeglib.h needs FILE and size_t declared first
+#include <cstdio>  // jpeglib.h needs FILE and size_t declared first
+#include <cstring>
+#include <fstream>
 
 #include <jerror.h>
 #include <jpeglib.h>
@@ -40,6 +41,19 @@ int ceil_scaled(int v, int num, int denom) {
 bool looks_like_jpeg(const void* data, size_t size) {
   const auto* p = static_cast<const unsigned char*>(data);
   return size >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF;
+}
+
+bool read_jpeg_file(const std::string& path, std::string* bytes) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) return false;
+  const std::streamoff size = f.tellg();
+  if (size < 3) return false;
+  char head[3];
+  f.seekg(0);
+  if (!f.read(head, 3) || !looks_like_jpeg(head, 3)) return false;
+  bytes->resize(static_cast<size_t>(size));
+  std::memcpy(&(*bytes)[0], head, 3);
+  return static_cast<bool>(f.read(&(*bytes)[3], size - 3));
 }
 
 int jpeg_scale_eighths_for(int width, int height, int min_short_side) {

@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "common/image/image_decode.h"
 
@@ -35,6 +36,10 @@ struct JpegDirectOptions {
 
 // True when the bytes start with a JPEG SOI marker (FF D8 FF).
 bool looks_like_jpeg(const void* data, size_t size);
+
+// Reads the whole file into *bytes when it starts like a JPEG; false when it does not or cannot be read (the caller
+// then hands the path to libvips, which reports why if it cannot read it either). Other files cost a 3-byte read.
+bool read_jpeg_file(const std::string& path, std::string* bytes);
 
 // What a successful decode was: the source size from the header and the DCT scale applied.
 struct JpegDecodeInfo {
