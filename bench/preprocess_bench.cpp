@@ -2,15 +2,18 @@
 // over every image of a folder, repeated until --min-seconds of work. Prints one JSON line; bench/run-benchmarks.sh
 // puts it beside bench/preprocess_ref.py (PIL + numpy) in docs/benchmarks.md.
 //   exact:        clip_preprocess_file(kExact)  = decode_image + PIL-identical bicubic resize + crop + normalise
-//   fast:         clip_preprocess_file(kFast)   = JPEG shrink-on-load + vips_resize + crop + normalise
-//   shrink-exact: decode_image with fast_jpeg_shrink, then clip_preprocess(kExact) (a variant proposed for fast mode;
-//                 not in the library, measured here only)
+//   fast:         clip_preprocess_file(kFast)   = JPEG DCT-scaled decode + PIL-style bicubic + crop + normalise
+//   shrink-exact: decode_image with DCT scaling (jpeg_min_short_side), then clip_preprocess(kExact) on the scaled
+//                 image (like fast, but the geometry from the scaled size instead of the full size)
+//   decode:       decode_image alone (full size, exact), to show what the decode costs on its own
+//   decode-fast:  decode_image alone as the fast mode decodes JPEGs (DCT scaling to short side >= resolution)
 #include <vips/vips.h>
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <vector>
@@ -21,14 +24,21 @@
 
 namespace fs = std::filesystem;
 
+// CPU seconds this process has used (all threads; with one thread, the time on the core whatever the load).
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"Decode + CLIP preprocessing throughput, one thread"};
   std::string images, mode = "exact";
   double min_seconds = 3;
   int resolution = kd::kClipResolution;
   app.add_option("--images", images, "folder of images")->required();
-  app.add_option("--mode", mode, "exact, fast or shrink-exact")
-      ->check(CLI::IsMember({"exact", "fast", "shrink-exact"}))->capture_default_str();
+  app.add_option("--mode", mode, "exact, fast, shrink-exact, decode or decode-fast")
+      ->check(CLI::IsMember({"exact", "fast", "shrink-exact", "decode", "decode-fast"}))->capture_default_str();
   app.add_option("--min-seconds", min_seconds, "repeat the folder until this much time was spent")
       ->capture_default_str();
   app.add_option("--resolution", resolution, "output size")->capture_default_str();
@@ -50,24 +60,29 @@ int main(int argc, char** argv) {
         kd::clip_preprocess_file(f, resolution, kd::ResizeMode::kExact, out.data());
       } else if (mode == "fast") {
         kd::clip_preprocess_file(f, resolution, kd::ResizeMode::kFast, out.data());
+      } else if (mode == "decode") {
+        kd::decode_image(f);
       } else {
-        const kd::ImageHeader h = kd::read_image_header(f);
         kd::DecodeOptions opt;
-        opt.jpeg_shrink = h.is_jpeg ? kd::fast_jpeg_shrink(h.width, h.height, resolution) : 1;
-        kd::clip_preprocess(kd::decode_image(f, opt), resolution, kd::ResizeMode::kExact, out.data());
+        opt.jpeg_min_short_side = resolution;
+        kd::RgbImage img = kd::decode_image(f, opt);
+        if (mode == "shrink-exact") kd::clip_preprocess(img, resolution, kd::ResizeMode::kExact, out.data());
       }
     };
     one(files[0]);  // warm-up (libvips start, page cache)
     int64_t done = 0;
     const auto t0 = std::chrono::steady_clock::now();
+    const double cpu0 = process_cpu_seconds();
     double seconds = 0;
     while (seconds < min_seconds) {
       for (const auto& f : files) one(f);
       done += static_cast<int64_t>(files.size());
       seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     }
+    const double cpu = process_cpu_seconds() - cpu0;
     std::cout << "{\"impl\": \"kd (C++)\", \"mode\": \"" << mode << "\", \"images\": " << done
-              << ", \"seconds\": " << seconds << ", \"per_second\": " << done / seconds << "}" << std::endl;
+              << ", \"seconds\": " << seconds << ", \"per_second\": " << done / seconds
+              << ", \"cpu_seconds\": " << cpu << ", \"cpu_per_second\": " << done / cpu << "}" << std::endl;
   } catch (const kd::Error& e) {
     std::cerr << "preprocess_bench: " << e.what() << "\n";
     return 1;

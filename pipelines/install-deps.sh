@@ -8,6 +8,7 @@ packages=(
   libopenblas0-pthread                # without it LibTorch falls back to the reference BLAS (~70x slower GEMM)
   libhdf5-dev hdf5-tools              # caches (C API) and h5dump
   libvips-dev                         # image decoding and the fast resize path
+  libjpeg62-turbo-dev                 # direct JPEG decoding (the same libjpeg PIL and libvips use)
   libssl-dev zlib1g-dev libcli11-dev libtbb-dev libzstd-dev libutf8proc-dev nlohmann-json3-dev
   libgtest-dev googletest
   python3-h5py python3-numpy          # tests read caches the way users will (h5py through our zstd plugin)

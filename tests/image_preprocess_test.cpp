@@ -414,9 +414,9 @@ TEST(ImagePreprocessMeasure, DISABLED_FastModeDeviation) {
     count += per;
   }
   // Normalised units -> 0..255 units: multiply by std[c] * 255; report with the per-channel std of each element.
-  std::cout << "fast (shrink-on-load) vs exact: max |diff| " << max_n << " normalised (<= " << max_n * 255 * 0.27577711
+  std::cout << "fast (file: DCT scaling) vs exact: max |diff| " << max_n << " normalised (<= " << max_n * 255 * 0.27577711
             << " /255), mean " << sum_n / count << " normalised (~" << sum_n / count * 255 * 0.2652 << " /255)\n";
-  std::cout << "fast (no shrink)      vs exact: max |diff| " << max_m << " normalised (<= " << max_m * 255 * 0.27577711
+  std::cout << "fast (decoded image)    vs exact: max |diff| " << max_m << " normalised (<= " << max_m * 255 * 0.27577711
             << " /255), mean " << sum_m / count << " normalised (~" << sum_m / count * 255 * 0.2652 << " /255)\n";
   (void)min_std;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/image/jpeg_decode.h"
 #include "common/image/pil_resize.h"
 #include "common/image/vips_resize.h"
 #include "common/util/error.h"
@@ -97,9 +98,31 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
   check_resolution(resolution);
   DecodeOptions opt = options;
   opt.jpeg_shrink = 1;
+  opt.jpeg_min_short_side = 0;
   if (mode == ResizeMode::kFast) {
-    const ImageHeader h = read_image_header(path);
-    if (h.is_jpeg) opt.jpeg_shrink = fast_jpeg_shrink(h.width, h.height, resolution);
+    // JPEGs: decoded at the smallest DCT scale M/8 keeping the short side >= resolution, then PIL's bicubic from
+    // the scaled image, with the geometry of the full-size image (the box is the source extent in scaled pixels).
+    std::string bytes;
+    if (opt.jpeg_direct && read_jpeg_file(path, &bytes)) {
+      JpegDirectOptions jo;
+      jo.max_pixels = opt.max_pixels;
+      jo.min_short_side = resolution;
+      RgbImage img;
+      JpegDecodeInfo info;
+      if (decode_jpeg_direct(bytes.data(), bytes.size(), jo, &img, &info)) {
+        const ClipGeometry g = clip_geometry(info.source_width, info.source_height, resolution);
+        const double f = static_cast<double>(info.scale_num) / info.scale_denom;
+        const float box[4] = {0.0f, 0.0f, static_cast<float>(info.source_width * f),
+                              static_cast<float>(info.source_height * f)};
+        std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);
+        pil_resize_bicubic(RgbView{img.rgb.data(), img.width, img.height, img.width * 3}, box, g.resized_width,
+                           g.resized_height, g.crop_left, g.crop_top, resolution, resolution, crop.data());
+        normalize_clip(crop.data(), resolution, resolution, out_chw);
+        return;
+      }
+    }
+    // Everything else (other formats, CMYK or bad JPEGs): libvips shrink-on-load where it applies + vips_resize.
+    opt.jpeg_min_short_side = resolution;
   }
   clip_preprocess(decode_image(path, opt), resolution, mode, out_chw);
 }

@@ -7,16 +7,26 @@
 //   crop_top = int(round((resized_h - res) / 2.0)), crop_left likewise, Python's round (half to even);
 //   value = ((float)v / 255 - mean[c]) / std[c] in float32, as ToTensor + Normalize do.
 //   Only the cropped window of the resize is computed.
-// kFast: libvips. From a file, JPEGs are shrunk on load (DCT scaling by 2, 4 or 8 while the short side stays >= res),
-//   then vips_resize (kernel cubic) to the exact resized size, then the same crop and normalisation.
+// kFast, from a file (clip_preprocess_file): ordinary JPEGs are decoded by libjpeg with DCT scaling M/8, the
+//   smallest M keeping the decoded short side >= res (jpeg_decode.h: 640x480 -> 4/8 = 320x240, 640x427 -> 5/8 =
+//   400x267), then resized with PIL's bicubic (pil_resize.h) using the full-size image's geometry (the box is the
+//   source extent in scaled pixels, so the crop lands where kExact's does), then the same crop and normalisation.
+//   Other formats and JPEGs the direct path refuses (CMYK, bad files): libvips shrink-on-load (2, 4 or 8 while the
+//   short side stays >= res) and vips_resize (kernel cubic), as clip_preprocess(kFast) does.
+// kFast, from a decoded image (clip_preprocess, render_view): vips_resize (kernel cubic) of the full image.
 //   Measured deviation from kExact over the 79 coco-mini val2017 images at 224 px (tests/image_preprocess_test.cpp,
 //   ImagePreprocessMeasure.DISABLED_FastModeDeviation; 0..255 units = normalised * std * 255, bound uses max std):
-//     clip_preprocess_file (JPEG shrink-on-load by 2 + vips_resize): max |diff| 2.12 normalised (<= 149/255),
-//                                                                    mean |diff| 0.0191 normalised (~1.3/255)
-//     clip_preprocess(RgbImage) (vips_resize only, no shrink):       max |diff| 0.165 normalised (<= 11.6/255),
-//                                                                    mean |diff| 0.0039 normalised (~0.26/255)
-//   The large maxima are probably at sharp edges (not verified pixel by pixel): shrink-on-load rounds odd sizes up (427 -> 214), shifting the grid by up to
-//   half a source pixel. Use kExact wherever the pixels must match a teacher run with PIL.
+//     clip_preprocess_file (DCT scaling M/8 + PIL bicubic):     max |diff| 1.05 normalised (<= 74/255),
+//                                                               mean |diff| 0.0259 normalised (~1.75/255)
+//     clip_preprocess(RgbImage) (vips_resize only, no scaling): max |diff| 0.165 normalised (<= 11.6/255),
+//                                                               mean |diff| 0.0039 normalised (~0.26/255)
+//   (Before the direct JPEG path, clip_preprocess_file's fast mode was shrink-on-load by 1 or 2 + vips_resize: max
+//   2.12, mean 0.0191 normalised. The mean is higher now because more images are DCT-scaled, and by more (5/8 for
+//   640x427, which had no shrink before); the max is probably lower because the geometry no longer shifts with
+//   rounded scaled sizes (not verified pixel by pixel).) Restricting M to 1, 2, 4, 8 (decoding 640x427 at full size)
+//   measured mean 0.0143, max 0.98 normalised, but about 8% fewer images/s: libjpeg-turbo's 5/8 IDCT has no SIMD
+//   and costs about what a full 8/8 decode costs; the saving is in the smaller resize.
+//   Use kExact wherever the pixels must match a teacher run with PIL.
 #pragma once
 
 #include <cstdint>
@@ -49,13 +59,14 @@ void normalize_clip(const uint8_t* rgb_hwc, int width, int height, float* out_ch
 // The CLIP transform of a decoded image. out_chw: [3, resolution, resolution] float32, caller-owned.
 void clip_preprocess(const RgbImage& image, int resolution, ResizeMode mode, float* out_chw);
 
-// Decode + transform. In kFast mode JPEGs are shrunk on load; in kExact mode this equals
-// clip_preprocess(decode_image(path, options), ...). options.jpeg_shrink is chosen here and ignored.
+// Decode + transform. In kFast mode JPEGs are DCT-scaled on decode (see above); in kExact mode this equals
+// clip_preprocess(decode_image(path, options), ...). options.jpeg_shrink and jpeg_min_short_side are chosen here
+// and ignored; options.max_pixels and jpeg_direct apply.
 void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mode, float* out_chw,
                           const DecodeOptions& options = {});
 
-// The JPEG shrink-on-load factor the fast mode uses: the largest of 8, 4, 2 keeping min(width, height) / shrink
-// >= resolution, else 1.
+// libvips's JPEG shrink-on-load factor for a short-side target (the fast mode's rule on the libvips fallback): the
+// largest of 8, 4, 2 keeping min(width, height) / shrink >= resolution, else 1.
 int fast_jpeg_shrink(int width, int height, int resolution);
 
 }  // namespace kd

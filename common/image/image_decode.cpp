@@ -3,9 +3,11 @@
 
 #include <vips/vips8>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
+#include "common/image/jpeg_decode.h"
 #include "common/util/error.h"
 
 namespace kd {
@@ -104,15 +106,37 @@ void check_pixels(const VImage& img, const DecodeOptions& options, const std::st
         .hint("raise --max-pixels or drop the image");
 }
 
+// The libvips shrink for jpeg_min_short_side (see DecodeOptions).
+int fallback_shrink(const VImage& img, const DecodeOptions& options) {
+  if (options.jpeg_min_short_side <= 0) return options.jpeg_shrink;
+  const int short_side = std::min(img.width(), img.height());
+  for (int s : {8, 4, 2})
+    if (short_side / s >= options.jpeg_min_short_side) return s;
+  return 1;
+}
+
+// The direct libjpeg path; false when it does not handle these bytes (the caller then uses libvips).
+bool decode_direct(const void* data, size_t size, const DecodeOptions& options, RgbImage* out) {
+  if (!options.jpeg_direct || !looks_like_jpeg(data, size)) return false;
+  JpegDirectOptions jo;
+  jo.max_pixels = options.max_pixels;
+  jo.scale_denom = options.jpeg_shrink;
+  jo.min_short_side = options.jpeg_min_short_side;
+  // jpeg_shrink: libvips's shrink-on-load size, so both paths give the same pixels. jpeg_min_short_side: libjpeg's
+  // own (ceil) size, which jpeg_scale_eighths_for's rule is stated in.
+  jo.floor_size = options.jpeg_min_short_side <= 0;
+  return decode_jpeg_direct(data, size, jo, out);
+}
+
 // `open(shrink)` opens the image lazily (header only).
 template <typename Open>
 RgbImage decode_with(Open open, const DecodeOptions& options, const std::string& name) {
   ensure_vips_initialized();
-  check_shrink(options.jpeg_shrink, name);
   try {
     VImage img = open(1);
     check_pixels(img, options, name);
-    if (options.jpeg_shrink > 1 && is_jpeg_loader(img)) img = open(options.jpeg_shrink);
+    const int shrink = fallback_shrink(img, options);
+    if (shrink > 1 && is_jpeg_loader(img)) img = open(shrink);
     return to_rgb_like_pil(img);
   } catch (const VError& e) {
     std::string reason = e.what();
@@ -147,11 +171,20 @@ ImageHeader read_image_header(const std::string& path) {
 }
 
 RgbImage decode_image(const std::string& path, const DecodeOptions& options) {
+  check_shrink(options.jpeg_shrink, path);
+  std::string bytes;
+  RgbImage direct;
+  if (options.jpeg_direct && read_jpeg_file(path, &bytes) &&
+      decode_direct(bytes.data(), bytes.size(), options, &direct))
+    return direct;
   return decode_with(
       [&](int shrink) { return VImage::new_from_file(path.c_str(), load_options(shrink)); }, options, path);
 }
 
 RgbImage decode_image_buffer(const void* data, size_t size, const std::string& name, const DecodeOptions& options) {
+  check_shrink(options.jpeg_shrink, name);
+  RgbImage direct;
+  if (decode_direct(data, size, options, &direct)) return direct;
   return decode_with(
       [&](int shrink) { return VImage::new_from_buffer(data, size, "", load_options(shrink)); }, options, name);
 }

@@ -1,5 +1,8 @@
 // Decodes any image libvips reads into 8-bit RGB exactly as PIL's Image.open(path).convert("RGB") would,
 // so that the CLIP preprocessing downstream sees the same pixels OpenAI's PIL-based pipeline saw.
+// Ordinary JPEGs (grayscale, YCbCr, RGB) are decoded directly with libjpeg (jpeg_decode.h), the same library and
+// settings libvips and PIL use, so the pixels are identical (tested on every coco-mini JPEG); everything else, and
+// every JPEG that path refuses (CMYK, truncated, corrupt, over max_pixels), goes through libvips.
 //
 // Conversions (all checked against Pillow 9.4 in tests/image_preprocess_test.cpp):
 //   grayscale (L)          -> value replicated into R, G, B
@@ -39,6 +42,13 @@ struct DecodeOptions {
   // JPEG shrink-on-load factor (1, 2, 4 or 8): the DCT decodes at 1/shrink size, much faster. 1 = exact decode.
   // Ignored for formats without shrink-on-load. Only the fast preprocessing mode uses it.
   int jpeg_shrink = 1;
+  // Fast preprocessing mode only; 0 = off. When > 0 it overrides jpeg_shrink: JPEGs on the direct libjpeg path are
+  // decoded at the smallest DCT scale M/8 (M = 1..8) whose short side stays >= jpeg_min_short_side
+  // (jpeg_scale_eighths_for); JPEGs that fall back to libvips get the largest shrink of 8, 4, 2 whose
+  // min(width, height) / shrink >= jpeg_min_short_side (integer division), else 1.
+  int jpeg_min_short_side = 0;
+  // false: always decode with libvips (to compare the two paths; the pixels are the same either way).
+  bool jpeg_direct = true;
 };
 
 // Width and height from the header only (no pixels decoded). Throws kd::Error naming the file if it cannot be read.
