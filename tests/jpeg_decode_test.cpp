@@ -168,8 +168,12 @@ TEST(JpegDecode, ScaleRuleKeepsShortSideAtLeastTheTarget) {
     for (int h = 1; h < 700; h += 17) {
       const int m = kd::jpeg_scale_eighths_for(w, h, 224);
       const int s = std::min((w * m + 7) / 8, (h * m + 7) / 8);
-      if (m < 8) ASSERT_GE(s, 224) << w << "x" << h;
-      if (m > 1) ASSERT_LT(std::min((w * (m - 1) + 7) / 8, (h * (m - 1) + 7) / 8), 224) << w << "x" << h;
+      if (m < 8) {
+        ASSERT_GE(s, 224) << w << "x" << h;
+      }
+      if (m > 1) {
+        ASSERT_LT(std::min((w * (m - 1) + 7) / 8, (h * (m - 1) + 7) / 8), 224) << w << "x" << h;
+      }
     }
   // The decoded size is libjpeg's ceil(w * M / 8).
   kd::test::TempDir dir("kd-jpeg");
