@@ -200,6 +200,7 @@ w("  torch.get_num_threads() reports 1 here by default) except for preprocessing
 w("- Repeats: each number is the best of 3 (best timed iteration of ${ITERS} after a warm-up inside one process for")
 w("  forward passes and training steps; best of ${REPEATS} processes for preprocessing); where a whole command is timed")
 w("  (kd-extract) it ran once, see the notes. Random weights everywhere: speed does not depend on them.")
+w("- GPU (H200, LibTorch 2.11) numbers are in [gpu-check.md](gpu-check.md): no GPU here.")
 w("")
 
 def table(title, note, items):
