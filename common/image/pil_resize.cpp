@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "common/util/error.h"
 
@@ -82,20 +83,22 @@ constexpr int kRowBlock = 32;
 constexpr int kLanes = kRowBlock * 3;  // (row in block, channel)
 
 // Horizontal pass for rows [r0, r0 + nrows) of `rows` (nrows <= kRowBlock), columns transposed first:
-// cols[x - col_lo][b * 3 + c] = source pixel (col x, row r0 + b), channel c; lanes of missing rows are zero.
-// out: row b of the block at out + b * out_stride, [win_w, 3].
+// cols[x - col_lo][b * 3 + c] = source pixel (col x, row r0 + b), channel c; lanes of rows past nrows are
+// zeroed first and only ever feed lanes that are not written out.
+// cols: [col_hi - col_lo, kLanes] + 1 spare byte. out: row b of the block at out + b * out_stride, [win_w, 3].
 KD_RESIZE_CLONES void horizontal_block(const uint8_t* const* rows, int nrows, int col_lo, int col_hi,
                                        const ResampleAxis& ax, int win_w, uint8_t* cols, uint8_t* out,
                                        size_t out_stride) {
   const int ncols = col_hi - col_lo;
   if (nrows < kRowBlock) std::fill(cols, cols + static_cast<size_t>(ncols) * kLanes, uint8_t{0});
-  for (int b = 0; b < nrows; ++b) {
-    const uint8_t* p = rows[b] + 3 * col_lo;
-    uint8_t* q = cols + 3 * b;
-    for (int x = 0; x < ncols; ++x, p += 3, q += kLanes) {
-      q[0] = p[0];
-      q[1] = p[1];
-      q[2] = p[2];
+  // Pixels are copied 4 bytes at a time (the 4th byte lands in the next lane and is overwritten, or in an unused
+  // lane); the last column copies 3 so nothing past the source row is read. `cols` holds one spare byte at its end.
+  for (int x = col_lo; x < col_hi; ++x) {
+    uint8_t* q = cols + static_cast<size_t>(x - col_lo) * kLanes;
+    if (x + 1 < col_hi) {
+      for (int b = 0; b < nrows; ++b) std::memcpy(q + 3 * b, rows[b] + 3 * x, 4);
+    } else {
+      for (int b = 0; b < nrows; ++b) std::memcpy(q + 3 * b, rows[b] + 3 * x, 3);
     }
   }
   int32_t acc[kLanes];
@@ -161,7 +164,7 @@ void pil_resize_bicubic(const RgbView& src, const float box[4], int out_w, int o
   const int tmp_rows = row_hi - row_lo;
   const size_t width3 = static_cast<size_t>(win_w) * 3;
   std::vector<uint8_t> tmp(static_cast<size_t>(tmp_rows) * width3);
-  std::vector<uint8_t> cols(static_cast<size_t>(col_hi - col_lo) * kLanes);
+  std::vector<uint8_t> cols(static_cast<size_t>(col_hi - col_lo) * kLanes + 1);  // + 1: see horizontal_block
   for (int r0 = 0; r0 < tmp_rows; r0 += kRowBlock) {
     const int nrows = std::min(kRowBlock, tmp_rows - r0);
     const uint8_t* rows[kRowBlock];
