@@ -17,19 +17,9 @@
 
 namespace {
 
-using Env = std::map<std::string, std::string>;
+using kd::test::error_of;
 
-// The kd::Error thrown by `f`, or fails the test.
-template <class F>
-kd::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const kd::Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no kd::Error thrown";
-  return kd::Error("none");
-}
+using Env = std::map<std::string, std::string>;
 
 }  // namespace
 

@@ -13,18 +13,13 @@
 #include "common/eval/evaluate_students.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
+#include "tests/tensor_literal.h"
 #include "tests/test_support.h"
 #include "tests/val_cache_fixture.h"
 
 namespace {
 
-torch::Tensor mat(std::vector<std::vector<float>> rows) {
-  const int64_t n = static_cast<int64_t>(rows.size()), d = static_cast<int64_t>(rows[0].size());
-  auto out = torch::empty({n, d}, torch::kFloat);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < d; ++j) out[i][j] = rows[i][j];
-  return out;
-}
+using kd::test::matrix;
 
 // The hand-built set of retrieval_metrics_test (3 images, 4 captions, ties, two captions on I0) as a "cache".
 kd::ValCache hand_cache() {
@@ -32,8 +27,8 @@ kd::ValCache hand_cache() {
   v.image_keys = {"a", "b", "c"};
   v.captions = {"t0", "t1", "t2", "t3"};
   v.embed_dim = 3;
-  v.image_embeds = mat({{1, 0, 0}, {0, 1, 0}, {0, 0, 1}});
-  v.text_embeds = mat({{0, 1, 0}, {3, 4, 0}, {0, 1, 0}, {7, 0, 0}});
+  v.image_embeds = matrix({{1, 0, 0}, {0, 1, 0}, {0, 0, 1}});
+  v.text_embeds = matrix({{0, 1, 0}, {3, 4, 0}, {0, 1, 0}, {7, 0, 0}});
   v.text_image = torch::tensor({0, 0, 1, 2}, torch::kLong);
   return v;
 }
@@ -71,7 +66,7 @@ void brute_recall(const torch::Tensor& I, const torch::Tensor& T, const torch::T
 TEST(KdEval, PairingsAndRetentionOnHandBuiltEmbeddings) {
   const kd::ValCache v = hand_cache();
   // Student image tower: I0 → e1 direction... swap I0 and I1 so I→T gets worse; student text = teacher text.
-  const auto student_img = mat({{0, 1, 0}, {1, 0, 0}, {0, 0, 1}});
+  const auto student_img = matrix({{0, 1, 0}, {1, 0, 0}, {0, 0, 1}});
   const auto p = kd::score_pairings(v, student_img, v.text_embeds, {1, 2, 10}, 2);
   ASSERT_EQ(p.size(), 4u);
   EXPECT_EQ(p[0].image_tower + p[0].text_tower, "teacherteacher");

@@ -8,16 +8,11 @@
 #include <cmath>
 
 #include "common/util/error.h"
+#include "tests/tensor_literal.h"
 
 namespace {
 
-torch::Tensor mat(std::vector<std::vector<float>> rows) {
-  const int64_t n = static_cast<int64_t>(rows.size()), d = static_cast<int64_t>(rows[0].size());
-  auto out = torch::empty({n, d}, torch::kFloat);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < d; ++j) out[i][j] = rows[i][j];
-  return out;
-}
+using kd::test::matrix;
 
 std::vector<int64_t> to_vec(const torch::Tensor& x) {
   auto c = x.to(torch::kLong).contiguous();
@@ -34,8 +29,8 @@ std::vector<int64_t> to_vec(const torch::Tensor& x) {
 // Text → image (columns): T0 true I0 = 0 < I1 → 1; T1 true 0.6 < 0.8 → 1; T2 true 1 → 0; T3 true I2 = 0 < I0 → 1
 // (I1 ties at 0, not counted).
 struct HandSetup {
-  torch::Tensor images = mat({{1, 0, 0}, {0, 1, 0}, {0, 0, 1}});
-  torch::Tensor texts = mat({{0, 1, 0}, {3, 4, 0}, {0, 1, 0}, {7, 0, 0}});
+  torch::Tensor images = matrix({{1, 0, 0}, {0, 1, 0}, {0, 0, 1}});
+  torch::Tensor texts = matrix({{0, 1, 0}, {3, 4, 0}, {0, 1, 0}, {7, 0, 0}});
   torch::Tensor text_image = torch::tensor({0, 0, 1, 2}, torch::kLong);
 };
 
@@ -138,10 +133,10 @@ TEST(RetrievalMetrics, MatchesBruteForceOnRandomDataForAnyBlockSize) {
 
 TEST(RetrievalMetrics, MeanPairedCosine) {
   // Rows: (1,0)·(0,2) → 0; (1,1)·(3,3) → 1. Mean 0.5.
-  EXPECT_DOUBLE_EQ(kd::mean_paired_cosine(mat({{1, 0}, {1, 1}}), mat({{0, 2}, {3, 3}})), 0.5);
+  EXPECT_DOUBLE_EQ(kd::mean_paired_cosine(matrix({{1, 0}, {1, 1}}), matrix({{0, 2}, {3, 3}})), 0.5);
   // (1,0)·(−1,0) → −1; (3,4)·(4,3) → 24/25. Mean (−1 + 0.96)/2 = −0.02; float32 tolerance 1e-6.
-  EXPECT_NEAR(kd::mean_paired_cosine(mat({{1, 0}, {3, 4}}), mat({{-1, 0}, {4, 3}})), -0.02, 1e-6);
-  EXPECT_THROW(kd::mean_paired_cosine(mat({{1, 0}}), mat({{1, 0}, {0, 1}})), kd::Error);
+  EXPECT_NEAR(kd::mean_paired_cosine(matrix({{1, 0}, {3, 4}}), matrix({{-1, 0}, {4, 3}})), -0.02, 1e-6);
+  EXPECT_THROW(kd::mean_paired_cosine(matrix({{1, 0}}), matrix({{1, 0}, {0, 1}})), kd::Error);
 }
 
 TEST(RetrievalMetrics, InputErrors) {

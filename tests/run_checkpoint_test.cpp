@@ -16,6 +16,8 @@
 
 namespace {
 
+using kd::test::error_of;
+
 namespace fs = std::filesystem;
 
 // A tiny trainable setup: Linear(8, 3) with AdamW (two groups: weight decayed, bias not), a data generator, a
@@ -81,17 +83,6 @@ struct TinyRun {
     scaler.load_state(s.loss_scaler);
   }
 };
-
-template <class F>
-kd::Error error_of(F&& f) {
-  try {
-    f();
-  } catch (const kd::Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no kd::Error thrown";
-  return kd::Error("none");
-}
 
 }  // namespace
 

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include "common/util/error.h"
+
 namespace kd::test {
 
 // ../shared from the repo root unless KD_SHARED says otherwise; empty if it does not exist.
@@ -43,6 +45,18 @@ class TempDir {
 };
 
 inline std::filesystem::path bin_dir() { return KD_BIN_DIR; }
+
+// The kd::Error thrown by `f`, or fails the test (and returns a placeholder error).
+template <class F>
+kd::Error error_of(F&& f) {
+  try {
+    f();
+  } catch (const kd::Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no kd::Error thrown";
+  return kd::Error("none");
+}
 
 }  // namespace kd::test
 

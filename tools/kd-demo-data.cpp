@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "common/demo/synthetic_data.h"
-#include "common/util/error.h"
+#include "tools/tool_main.h"
 
 int main(int argc, char** argv) {
   kd::demo::DemoDataOptions o;
@@ -31,18 +31,12 @@ int main(int argc, char** argv) {
   }
   o.out_dir = out;
   o.progress = !quiet;
-  try {
+  return kd::run_tool("kd-demo-data", [&] {
     const kd::demo::DemoDataSummary s = kd::demo::write_demo_data(o);
     std::printf("kd-demo-data: wrote %d train images (%lld captions), %d val images (%lld captions), %d learned BPE "
                 "merges to %s in %.1f s\n",
                 s.n_train, static_cast<long long>(s.n_train_captions), s.n_val, static_cast<long long>(s.n_val_captions),
                 s.n_learned_merges, out.c_str(), s.seconds);
-  } catch (const kd::Error& e) {
-    std::fprintf(stderr, "kd-demo-data: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "kd-demo-data: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "common/demo/contrastive_teacher.h"
-#include "common/util/error.h"
+#include "tools/tool_main.h"
 
 int main(int argc, char** argv) {
   kd::demo::TeacherTrainOptions o;
@@ -47,17 +47,11 @@ int main(int argc, char** argv) {
   o.config.vision.image_size = image_size;
   o.progress = !quiet;
   o.bf16 = precision == "bf16";
-  try {
+  return kd::run_tool("kd-demo-teacher", [&] {
     const kd::demo::TeacherTrainResult r = kd::demo::train_demo_teacher(o);
     std::printf("%s\n",
                 kd::demo::format_teacher_report(r, o.min_chance_multiple > 0 ? o.min_chance_multiple : 5).c_str());
     std::printf("kd-demo-teacher: wrote %s\n", out_dir.c_str());
-  } catch (const kd::Error& e) {
-    std::fprintf(stderr, "kd-demo-teacher: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "kd-demo-teacher: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "common/eval/evaluate_students.h"
-#include "common/util/error.h"
+#include "tools/tool_main.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kd-eval: score students against the teacher over a whole val cache (I→T and T→I Recall@K of every "
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     app.exit(e);  // help to stdout, usage errors to stderr
     return e.get_exit_code() == 0 ? 0 : 2;
   }
-  try {
+  return kd::run_tool("kd-eval", [&] {
     if (threads > 0) at::set_num_threads(threads);
     o.val_cache = val_cache;
     o.image_student = image_student;
@@ -47,12 +47,6 @@ int main(int argc, char** argv) {
                                                 : std::filesystem::path(markdown);
     kd::write_eval_report(report, out, md);
     std::cout << kd::eval_report_table(report) << "\nwrote " << out << " and " << md.string() << "\n";
-  } catch (const kd::Error& e) {
-    std::cerr << "kd-eval: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "kd-eval: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "common/export/student_export.h"
-#include "common/util/error.h"
+#include "tools/tool_main.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kd-export: write students as a Hugging Face folder (CLIPVisionModelWithProjection, "
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     app.exit(e);  // help to stdout, usage errors to stderr
     return e.get_exit_code() == 0 ? 0 : 2;
   }
-  try {
+  return kd::run_tool("kd-export", [&] {
     kd::ExportOptions o;
     o.image_student = image;
     o.text_student = text;
@@ -37,12 +37,6 @@ int main(int argc, char** argv) {
     o.teacher = teacher;
     const kd::ExportResult r = kd::export_students(o);
     for (const auto& f : r.files) std::cout << f.string() << "\n";
-  } catch (const kd::Error& e) {
-    std::cerr << "kd-export: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "kd-export: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

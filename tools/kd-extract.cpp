@@ -6,7 +6,7 @@
 #include <iostream>
 
 #include "common/extract/extract_run.h"
-#include "common/util/error.h"
+#include "tools/tool_main.h"
 
 namespace {
 
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   kd::ExtractOptions& chosen = ic->parsed() ? image : tc->parsed() ? text : val;
-  try {
+  return kd::run_tool("kd-extract", [&] {
     kd::ExtractSummary s = kd::run_extract(kd::resolve_extract_options(chosen));
     if (s.rows_cached == 0) {
       std::fprintf(stderr, "kd-extract: nothing was cached (every input was skipped)\n");
@@ -88,11 +88,5 @@ int main(int argc, char** argv) {
       return 1;
     }
     return 0;
-  } catch (const kd::Error& e) {
-    std::fprintf(stderr, "kd-extract: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "kd-extract: unexpected error: %s\n", e.what());
-    return 1;
-  }
+  });
 }

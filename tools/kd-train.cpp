@@ -6,6 +6,7 @@
 
 #include "common/distill/trainer.h"
 #include "common/util/error.h"
+#include "tools/tool_main.h"
 
 namespace {
 
@@ -100,7 +101,7 @@ int main(int argc, char** argv) {
   add->add_flag("--quiet", o.quiet, "no progress on stderr");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return kd::run_tool("kd-train", [&] {
     o.data_dir = data_dir;
     o.save_dir = save_dir;
     o.resume = resume;
@@ -114,11 +115,5 @@ int main(int argc, char** argv) {
     o.loss = kd::split_list(loss);
     o.gpus = kd::split_list(gpus);
     return kd::train_main(o, std::vector<std::string>(argv + 1, argv + argc));
-  } catch (const kd::Error& e) {
-    std::fprintf(stderr, "kd-train: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "kd-train: unexpected error: %s\n", e.what());
-    return 1;
-  }
+  });
 }
