@@ -7,6 +7,10 @@
 //                 image (like fast, but the geometry from the scaled size instead of the full size)
 //   decode:       decode_image alone (full size, exact), to show what the decode costs on its own
 //   decode-fast:  decode_image alone as the fast mode decodes JPEGs (DCT scaling to short side >= resolution)
+//   decode-eighth: libjpeg decode at 1/8 scale (decode_jpeg_direct, DCT scaling 1/8): one DC-only IDCT per block, so
+//                 almost all of its time is Huffman (entropy) decoding, which every decoder of these files must do
+//                 whatever the output size (none of coco-mini's JPEGs has restart markers to skip by). The floor under
+//                 any decode + preprocess of a JPEG.
 #include <vips/vips.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +24,7 @@
 
 #include "common/image/clip_preprocess.h"
 #include "common/image/image_decode.h"
+#include "common/image/jpeg_decode.h"
 #include "common/util/error.h"
 
 namespace fs = std::filesystem;
@@ -37,8 +42,9 @@ int main(int argc, char** argv) {
   double min_seconds = 3;
   int resolution = kd::kClipResolution;
   app.add_option("--images", images, "folder of images")->required();
-  app.add_option("--mode", mode, "exact, fast, shrink-exact, decode or decode-fast")
-      ->check(CLI::IsMember({"exact", "fast", "shrink-exact", "decode", "decode-fast"}))->capture_default_str();
+  app.add_option("--mode", mode, "exact, fast, shrink-exact, decode, decode-fast or decode-eighth")
+      ->check(CLI::IsMember({"exact", "fast", "shrink-exact", "decode", "decode-fast", "decode-eighth"}))
+      ->capture_default_str();
   app.add_option("--min-seconds", min_seconds, "repeat the folder until this much time was spent")
       ->capture_default_str();
   app.add_option("--resolution", resolution, "output size")->capture_default_str();
@@ -62,6 +68,13 @@ int main(int argc, char** argv) {
         kd::clip_preprocess_file(f, resolution, kd::ResizeMode::kFast, out.data());
       } else if (mode == "decode") {
         kd::decode_image(f);
+      } else if (mode == "decode-eighth") {
+        std::string bytes;
+        kd::JpegDirectOptions eighth;
+        eighth.scale_denom = 8;
+        kd::RgbImage img;
+        if (!kd::read_jpeg_file(f, &bytes) || !kd::decode_jpeg_direct(bytes.data(), bytes.size(), eighth, &img))
+          throw kd::Error("not a JPEG the direct libjpeg path decodes").file(f);
       } else {
         kd::DecodeOptions opt;
         opt.jpeg_min_short_side = resolution;

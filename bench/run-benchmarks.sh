@@ -82,13 +82,17 @@ for dtype in fp32 bf16; do
 done
 
 # ---- 2. decode + CLIP preprocessing, ONE thread, 79 COCO val2017 JPEGs repeated to >= 3 s ------------------------
+# Python: OpenAI's own transform (PIL + torchvision + torch, key openai) and a numpy variant (key PIL).
 for r in $(seq "$REPEATS"); do
-  for mode in exact fast decode; do
+  for mode in exact fast decode decode-eighth; do
     measure preprocess "$mode" kd env OMP_NUM_THREADS=1 "$BIN/preprocess_bench" --images "$VAL2017" --mode $mode \
       --min-seconds 3
   done
-  measure preprocess PIL py env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $PY bench/preprocess_ref.py \
-    --images "$VAL2017" --min-seconds 3
+  for impl in openai numpy; do
+    key=$impl; [[ $impl == openai ]] || key=PIL
+    measure preprocess "$key" py env OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $PY bench/preprocess_ref.py \
+      --images "$VAL2017" --impl $impl --min-seconds 3
+  done
 done
 
 # ---- 3. end-to-end extraction: random ViT-B/32 teacher, coco-mini ------------------------------------------------
@@ -243,17 +247,26 @@ table("Teacher forward (ViT-B/32, random weights), items/s",
        ("text fp32", best("forward", "text-fp32", "kd"), best("forward", "text-fp32", "py"), None),
        ("text bf16", best("forward", "text-bf16", "kd"), best("forward", "text-bf16", "py"), None)])
 
+openai = best("preprocess", "openai", "py")
 pil = best("preprocess", "PIL", "py")
 table("Decode + CLIP preprocessing, one thread, images/s",
       "79 COCO val2017 JPEGs (coco-mini) repeated to ≥ 3 s. kd: bench/preprocess_bench.cpp, libvips concurrency 1, "
       "operation cache off. JPEGs are decoded directly with libjpeg (common/image/jpeg_decode.h). "
       "exact = clip_preprocess_file(kExact) (PIL-identical); fast = clip_preprocess_file(kFast) (libjpeg DCT "
       "scaling M/8 + PIL bicubic); decode = decode_image alone (full-size exact decode, no resize: the bound on "
-      "exact). Python: bench/preprocess_ref.py, PIL open + convert + bicubic resize + centre crop, numpy /255 + "
-      "normalise.",
-      [("exact", best("preprocess", "exact", "kd"), pil, 2),
-       ("fast", best("preprocess", "fast", "kd"), pil, 5),
-       ("decode alone (bound on exact)", best("preprocess", "decode", "kd"), pil, None)])
+      "exact); 1/8-scale decode = libjpeg with DCT scaling 1/8, almost only Huffman decoding, which any decoder of "
+      "these files must do in full (none has restart markers): the bound on fast. "
+      "Python, bench/preprocess_ref.py: OpenAI = OpenAI's own transform as clip.load returns it (PIL open, "
+      "torchvision Resize BICUBIC + CenterCrop + convert RGB + ToTensor + Normalize; Debian python3-torchvision); "
+      "PIL + numpy = the same pixels, numpy for /255 and the normalisation. The goals are stated against "
+      "OpenAI's transform (the issue's PIL + torch reference); the PIL + numpy rows show the same ratios against "
+      "the other one.",
+      [("exact", best("preprocess", "exact", "kd"), openai, 2),
+       ("fast", best("preprocess", "fast", "kd"), openai, 5),
+       ("decode alone (bound on exact)", best("preprocess", "decode", "kd"), openai, None),
+       ("1/8-scale decode (Huffman alone: bound on fast)", best("preprocess", "decode-eighth", "kd"), openai, None),
+       ("exact vs PIL + numpy", best("preprocess", "exact", "kd"), pil, None),
+       ("fast vs PIL + numpy", best("preprocess", "fast", "kd"), pil, None)])
 
 def extract_row(what, key):
     return (what, best("extract", key, "kd"), best("extract", key, "py"), None)

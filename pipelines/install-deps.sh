@@ -12,7 +12,7 @@ packages=(
   libssl-dev zlib1g-dev libcli11-dev libtbb-dev libzstd-dev libutf8proc-dev nlohmann-json3-dev
   libgtest-dev googletest
   python3-h5py python3-numpy          # tests read caches the way users will (h5py through our zstd plugin)
-  python3-torch python3-pil           # the Python reference in benchmarks
+  python3-torch python3-pil python3-torchvision   # the Python references in benchmarks (OpenAI's transform)
   curl ca-certificates unzip          # Makefile.data download targets
 )
 
