@@ -99,31 +99,47 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
   DecodeOptions opt = options;
   opt.jpeg_shrink = 1;
   opt.jpeg_min_short_side = 0;
-  if (mode == ResizeMode::kFast) {
-    // JPEGs: decoded at the smallest DCT scale M/8 keeping the short side >= resolution, then PIL's bicubic from
-    // the scaled image, with the geometry of the full-size image (the box is the source extent in scaled pixels).
-    std::string bytes;
-    if (opt.jpeg_direct && read_jpeg_file(path, &bytes)) {
-      JpegDirectOptions jo;
-      jo.max_pixels = opt.max_pixels;
-      jo.min_short_side = resolution;
-      RgbImage img;
-      JpegDecodeInfo info;
-      if (decode_jpeg_direct(bytes.data(), bytes.size(), jo, &img, &info)) {
-        const ClipGeometry g = clip_geometry(info.source_width, info.source_height, resolution);
-        const double f = static_cast<double>(info.scale_num) / info.scale_denom;
-        const float box[4] = {0.0f, 0.0f, static_cast<float>(info.source_width * f),
-                              static_cast<float>(info.source_height * f)};
-        std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);
-        pil_resize_bicubic(RgbView{img.rgb.data(), img.width, img.height, img.width * 3}, box, g.resized_width,
-                           g.resized_height, g.crop_left, g.crop_top, resolution, resolution, crop.data());
-        normalize_clip(crop.data(), resolution, resolution, out_chw);
-        return;
+  std::string bytes;
+  if (opt.jpeg_direct && read_jpeg_file(path, &bytes)) {
+    // JPEGs on the direct path: only the block the centre crop's resize reads is decoded (jpeg_decode.h's region),
+    // and PIL's bicubic runs on it in the whole image's coordinates, so the pixels equal a full decode's.
+    // kExact: full size, box = the image. kFast: the smallest DCT scale M/8 keeping the short side >= resolution,
+    // with the geometry of the full-size image (the box is the source extent in scaled pixels).
+    JpegDirectOptions jo;
+    jo.max_pixels = opt.max_pixels;
+    if (mode == ResizeMode::kFast) jo.min_short_side = resolution;
+    else jo.floor_size = true;  // decode_image's full-size rule (at scale 1/1 floor and ceil agree)
+    ClipGeometry g;
+    float box[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    jo.region = [&](const JpegDecodeInfo& d) {
+      g = clip_geometry(d.source_width, d.source_height, resolution);
+      if (mode == ResizeMode::kFast) {
+        const double f = static_cast<double>(d.scale_num) / d.scale_denom;
+        box[2] = static_cast<float>(d.source_width * f);
+        box[3] = static_cast<float>(d.source_height * f);
+      } else {
+        box[2] = static_cast<float>(d.width);
+        box[3] = static_cast<float>(d.height);
       }
+      return pil_resize_source_rect(d.width, d.height, box, g.resized_width, g.resized_height, g.crop_left,
+                                    g.crop_top, resolution, resolution);
+    };
+    RgbImage img;
+    JpegDecodeInfo info;
+    if (decode_jpeg_direct(bytes.data(), bytes.size(), jo, &img, &info)) {
+      const RgbView src{img.rgb.data(), img.width,     img.height, img.width * 3,
+                        info.block.x0,  info.block.y0, info.width, info.height};
+      std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);
+      pil_resize_bicubic(src, box, g.resized_width, g.resized_height, g.crop_left, g.crop_top, resolution,
+                         resolution, crop.data());
+      normalize_clip(crop.data(), resolution, resolution, out_chw);
+      return;
     }
-    // Everything else (other formats, CMYK or bad JPEGs): libvips shrink-on-load where it applies + vips_resize.
-    opt.jpeg_min_short_side = resolution;
+    opt.jpeg_direct = false;  // refused here, so decode_image's direct path would refuse it too
   }
+  // Everything else (other formats, CMYK or bad JPEGs): libvips; in kFast mode with shrink-on-load where it applies
+  // and vips_resize.
+  if (mode == ResizeMode::kFast) opt.jpeg_min_short_side = resolution;
   clip_preprocess(decode_image(path, opt), resolution, mode, out_chw);
 }
 

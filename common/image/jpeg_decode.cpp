@@ -98,7 +98,6 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
     cinfo.scale_denom = static_cast<unsigned>(options.scale_denom);
   }
   jpeg_start_decompress(&cinfo);
-  const size_t stride = static_cast<size_t>(cinfo.output_width) * 3;
   int keep_w = static_cast<int>(cinfo.output_width), keep_h = static_cast<int>(cinfo.output_height);
   if (options.floor_size) {
     keep_w = std::max(1, static_cast<int>(static_cast<uint64_t>(cinfo.image_width) * cinfo.scale_num /
@@ -106,37 +105,95 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
     keep_h = std::max(1, static_cast<int>(static_cast<uint64_t>(cinfo.image_height) * cinfo.scale_num /
                                           cinfo.scale_denom));
   }
+  JpegDecodeInfo geometry;
+  geometry.source_width = static_cast<int>(cinfo.image_width);
+  geometry.source_height = static_cast<int>(cinfo.image_height);
+  geometry.scale_num = static_cast<int>(cinfo.scale_num);
+  geometry.scale_denom = static_cast<int>(cinfo.scale_denom);
+  geometry.width = keep_w;
+  geometry.height = keep_h;
+  geometry.block = PixelRect{0, 0, keep_w, keep_h};
+  // The rows [ya, yb) and columns [xa, xb) libjpeg is asked for (xb may run into the ceil-sized columns past keep_w,
+  // so that no column the caller keeps sits at the edge of a crop).
+  int ya = 0, yb = keep_h, xa = 0, xb = static_cast<int>(cinfo.output_width);
+  if (options.region) {
+    PixelRect want;
+    try {
+      want = options.region(geometry);
+    } catch (...) {
+      jpeg_destroy_decompress(&cinfo);
+      throw;
+    }
+    want.x0 = std::max(want.x0, 0);
+    want.y0 = std::max(want.y0, 0);
+    want.x1 = std::min(want.x1, keep_w);
+    want.y1 = std::min(want.y1, keep_h);
+    if (!want.empty()) {
+      // Margins of one iMCU (in output pixels): a crop edge or the first row after skipped rows may come out of the
+      // fancy upsampler differently from a full decode (edge replication instead of the neighbouring chroma
+      // sample), but no further in than one chroma sample, which is less than an iMCU. Rows end exactly at y1:
+      // rows come out in order and are final once out, so stopping early changes none of them.
+      const int imcu_w = cinfo.min_DCT_scaled_size * cinfo.max_h_samp_factor;
+      const int imcu_h = cinfo.min_DCT_scaled_size * cinfo.max_v_samp_factor;
+      ya = std::max(0, want.y0 - imcu_h);
+      yb = want.y1;
+      xa = std::max(0, want.x0 - imcu_w);
+      if (want.x1 + imcu_w < keep_w) xb = want.x1 + imcu_w;
+    }
+  }
+  if (xa > 0 || xb < static_cast<int>(cinfo.output_width)) {
+    JDIMENSION xoffset = static_cast<JDIMENSION>(xa), width = static_cast<JDIMENSION>(xb - xa);
+    jpeg_crop_scanline(&cinfo, &xoffset, &width);  // moves xoffset left to an iMCU boundary, keeps the right edge
+    if (static_cast<int>(xoffset) > xa || static_cast<int>(xoffset + width) != xb ||
+        cinfo.output_width != width) {
+      jpeg_destroy_decompress(&cinfo);
+      return false;
+    }
+    xa = static_cast<int>(xoffset);
+  }
+  if (ya > 0 && jpeg_skip_scanlines(&cinfo, static_cast<JDIMENSION>(ya)) != static_cast<JDIMENSION>(ya)) {
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
+  const size_t stride = static_cast<size_t>(cinfo.output_width) * 3;
+  const int block_w = std::min(xb, keep_w) - xa, block_h = yb - ya;
+  // Rows past yb are decoded (into one scratch row, and dropped) unless the data ends with an EOI marker: a truncated
+  // file then still meets the premature-end warning and falls back (libvips and PIL refuse it), as without a region.
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  const bool ends_with_eoi = size >= 2 && bytes[size - 2] == 0xFF && bytes[size - 1] == 0xD9;
+  const int last_row = ends_with_eoi && options.region ? yb : static_cast<int>(cinfo.output_height);
   try {
-    out->width = keep_w;
-    out->height = keep_h;
-    // One spare row of the full output width: rows past keep_h are decoded into it and dropped.
-    out->rgb.resize(stride * (static_cast<size_t>(keep_h) + 1));
+    out->width = block_w;
+    out->height = block_h;
+    out->rgb.resize(stride * (static_cast<size_t>(block_h) + (last_row > yb ? 1 : 0)));
   } catch (...) {
     jpeg_destroy_decompress(&cinfo);
     throw;
   }
-  // Rows are written at the full output stride, then packed to keep_w below when narrower.
+  // Rows are written at the (cropped) output stride, then packed to block_w below when narrower.
   JSAMPROW rows[16];
-  while (cinfo.output_scanline < cinfo.output_height) {
-    const JDIMENSION first = cinfo.output_scanline;
-    const JDIMENSION n = std::min<JDIMENSION>(16, cinfo.output_height - first);
-    for (JDIMENSION i = 0; i < n; ++i)
-      rows[i] = out->rgb.data() + std::min<size_t>(first + i, static_cast<size_t>(keep_h)) * stride;
-    jpeg_read_scanlines(&cinfo, rows, n);
+  while (static_cast<int>(cinfo.output_scanline) < last_row) {
+    const int first = static_cast<int>(cinfo.output_scanline);
+    const int n = std::min(16, last_row - first);
+    for (int i = 0; i < n; ++i)
+      rows[i] = out->rgb.data() + static_cast<size_t>(std::min(first + i, yb) - ya) * stride;
+    if (jpeg_read_scanlines(&cinfo, rows, static_cast<JDIMENSION>(n)) == 0) {  // suspension: not with a memory source
+      jpeg_destroy_decompress(&cinfo);
+      return false;
+    }
   }
-  const size_t keep_stride = static_cast<size_t>(keep_w) * 3;
+  const size_t keep_stride = static_cast<size_t>(block_w) * 3;
   if (keep_stride != stride)
-    for (int y = 1; y < keep_h; ++y)
+    for (int y = 1; y < block_h; ++y)
       std::memmove(out->rgb.data() + y * keep_stride, out->rgb.data() + y * stride, keep_stride);
-  out->rgb.resize(keep_stride * keep_h);
+  out->rgb.resize(keep_stride * block_h);
   if (info != nullptr) {
-    info->source_width = static_cast<int>(cinfo.image_width);
-    info->source_height = static_cast<int>(cinfo.image_height);
-    info->scale_num = static_cast<int>(cinfo.scale_num);
-    info->scale_denom = static_cast<int>(cinfo.scale_denom);
+    *info = geometry;
+    info->block = PixelRect{xa, ya, xa + block_w, yb};
   }
-  // No jpeg_finish_decompress: every pixel is out, and reading on to the EOI marker could only turn a missing end
-  // marker into a fallback that libvips (which stops after the last row too) would not make.
+  // No jpeg_finish_decompress: every pixel wanted is out (rows below the block are never decoded), and reading on to
+  // the EOI marker could only turn a missing end marker into a fallback that libvips (which stops after the last row
+  // too) would not make.
   jpeg_destroy_decompress(&cinfo);
   return true;
 }

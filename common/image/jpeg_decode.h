@@ -9,15 +9,34 @@
 // CMYK / YCCK / Adobe 4-component files, any other colour space, headers over max_pixels, any libjpeg error, and
 // truncated data (libjpeg's "Premature end of JPEG file", which libvips with fail_on=truncated and PIL refuse).
 // Other libjpeg warnings (e.g. "extraneous bytes before marker") are ignored, as libvips and PIL ignore them.
+//
+// What is decoded: by default the whole image. With JpegDirectOptions::region, only a block around the rectangle the
+// caller will read (clip_preprocess_file asks for what its centre crop's resize reads): rows above it are skipped
+// (jpeg_skip_scanlines: entropy decoding only), rows below it are never decoded (when the data ends with an EOI
+// marker; see decode_jpeg_direct), columns outside it are cropped (jpeg_crop_scanline: no IDCT, upsampling or colour
+// conversion for them). The block keeps a margin of one iMCU beyond the rectangle on the left, right and top, so
+// every pixel inside the rectangle is bit-identical to the full decode's (tested on every coco-mini JPEG and on
+// synthetic 4:2:0 / 4:2:2 / 4:4:4 / grayscale / restart-marker files, tests/jpeg_decode_test.cpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/image/image_decode.h"
+#include "common/image/pixel_rect.h"
 
 namespace kd {
+
+// What a successful decode was: the source size from the header, the DCT scale applied, the size of the whole
+// decoded image and where the decoded block (*out) sits in it.
+struct JpegDecodeInfo {
+  int source_width = 0, source_height = 0;  // pixels, full size
+  int scale_num = 1, scale_denom = 1;       // out size ~ source size * scale_num / scale_denom
+  int width = 0, height = 0;                // pixels: the whole image as decoded (scaled, floor_size applied)
+  PixelRect block;                          // pixels of width x height: what *out holds (*out is its size)
+};
 
 struct JpegDirectOptions {
   // Reject (return false) when the header says width * height > max_pixels. 0 = no limit.
@@ -32,6 +51,11 @@ struct JpegDirectOptions {
   // libjpeg's scaled output is ceil(size * num / denom); libvips 8.14's shrink-on-load crops it to
   // max(1, floor(size * num / denom)) (the partial last row and column dropped). true: crop the same way.
   bool floor_size = false;
+  // Empty (the default): decode the whole image. Otherwise called once the header is read and the scale chosen,
+  // with the source size, scale and output size (width, height) filled in; it returns the rectangle, in output
+  // pixels, whose pixels the caller needs. *out then holds a block containing that rectangle (clipped to the image),
+  // bit-identical to the full decode inside it; JpegDecodeInfo::block says where. An empty rectangle = whole image.
+  std::function<PixelRect(const JpegDecodeInfo&)> region;
 };
 
 // True when the bytes start with a JPEG SOI marker (FF D8 FF).
@@ -41,14 +65,8 @@ bool looks_like_jpeg(const void* data, size_t size);
 // then hands the path to libvips, which reports why if it cannot read it either). Other files cost a 3-byte read.
 bool read_jpeg_file(const std::string& path, std::string* bytes);
 
-// What a successful decode was: the source size from the header and the DCT scale applied.
-struct JpegDecodeInfo {
-  int source_width = 0, source_height = 0;  // pixels, full size
-  int scale_num = 1, scale_denom = 1;       // out size ~ source size * scale_num / scale_denom
-};
-
 // Decodes `data` into *out (and *info when given). Returns false (out unspecified) for everything listed under
-// "Not handled" above; never throws for bad input (std::bad_alloc may still propagate).
+// "Not handled" above; never throws for bad input (std::bad_alloc, and whatever options.region throws, propagate).
 bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out,
                         JpegDecodeInfo* info = nullptr);
 
