@@ -16,7 +16,7 @@
 // marker; see decode_jpeg_direct), columns outside it are cropped (jpeg_crop_scanline: no IDCT, upsampling or colour
 // conversion for them). The block keeps a margin of one iMCU beyond the rectangle on the left, right and top, so
 // every pixel inside the rectangle is bit-identical to the full decode's (tested on every coco-mini JPEG and on
-// synthetic 4:2:0 / 4:2:2 / 4:4:4 / grayscale / restart-marker files, tests/jpeg_decode_test.cpp).
+// synthetic 4:2:0 / 4:2:2 / 4:4:4 / grayscale / restart-marker files, tests/jpeg_region_test.cpp).
 #pragma once
 
 #include <cstddef>
