@@ -32,7 +32,8 @@ std::string bytes_of(const fs::path& p) {
 
 std::vector<std::string> coco_mini_jpegs(const fs::path& shared) {
   std::vector<std::string> files;
-  for (const fs::path dir : {shared / "data" / "coco-mini" / "image", shared / "data" / "coco-mini" / "COCO" / "val2017"})
+  const fs::path coco_mini = shared / "data" / "coco-mini";
+  for (const fs::path dir : {coco_mini / "image", coco_mini / "COCO" / "val2017"})
     for (const auto& e : fs::directory_iterator(dir))
       if (e.path().extension() == ".jpg") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());

@@ -67,8 +67,8 @@ void normalize_clip(const uint8_t* rgb_hwc, int width, int height, float* out_ch
 void clip_preprocess(const RgbImage& image, int resolution, ResizeMode mode, float* out_chw);
 
 // Decode + transform. In kFast mode JPEGs are DCT-scaled on decode (see above); in kExact mode this equals
-// clip_preprocess(decode_image(path, options), ...) (JPEGs are only decoded where the crop reads, see above). options.jpeg_shrink and jpeg_min_short_side are chosen here
-// and ignored; options.max_pixels and jpeg_direct apply.
+// clip_preprocess(decode_image(path, options), ...) (JPEGs are only decoded where the crop reads, see above).
+// options.jpeg_shrink and jpeg_min_short_side are chosen here and ignored; options.max_pixels and jpeg_direct apply.
 void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mode, float* out_chw,
                           const DecodeOptions& options = {});
 
