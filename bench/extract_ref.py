@@ -1,18 +1,20 @@
 #!/usr/bin/python3
 """Python reference for kd-extract (bench/run-benchmarks.sh): the teacher pass as a PyTorch script would do it.
-image: PIL decode + CLIP preprocessing (preprocess_ref.py) of every image of a folder, batches of --batch through the
-       ViT-B/32 vision tower of teacher_forward_ref.py (random weights), embeddings L2-normalised and kept in memory.
+image: PIL decode + CLIP preprocessing (preprocess_ref.py: OpenAI's transform) of every image of a folder, batches
+       of --batch through the ViT-B/32 vision tower of teacher_forward_ref.py (random weights), embeddings
+       L2-normalised and kept in memory.
 text:  NO tokeniser: --captions pre-tokenised random captions of COCO length (SOT, 14 tokens, EOT, padding to 77),
        batches through the text tower (all 77 positions, as OpenAI's model computes them).
 Model construction is not timed; nothing is written to disk. Prints one JSON line."""
 import argparse, json, os, sys, time
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from teacher_forward_ref import Text, Vision  # noqa: E402
-from preprocess_ref import preprocess  # noqa: E402
+from preprocess_ref import openai_preprocess  # noqa: E402
+
+preprocess = openai_preprocess()
 
 
 def main():
@@ -41,7 +43,7 @@ def main():
         for i in range(0, len(items), a.batch):
             chunk = items[i:i + a.batch]
             if a.tower == "image":
-                x = torch.from_numpy(np.stack([preprocess(f) for f in chunk])).to(dtype)
+                x = torch.stack([preprocess(f) for f in chunk]).to(dtype)
             else:
                 x = tok[chunk[0]:chunk[-1] + 1]
             e = model(x).float()

@@ -34,9 +34,7 @@ def numpy_preprocess(res=224):
 
 
 def openai_preprocess(res=224):
-    import torch
     from torchvision.transforms import CenterCrop, Compose, InterpolationMode, Normalize, Resize, ToTensor
-    torch.set_num_threads(1)
     # clip/clip.py's _transform(n_px), unchanged: the resize runs before the RGB conversion there.
     transform = Compose([Resize(res, interpolation=InterpolationMode.BICUBIC), CenterCrop(res),
                          lambda image: image.convert("RGB"), ToTensor(), Normalize(MEAN, STD)])
@@ -49,6 +47,9 @@ def main():
     ap.add_argument("--impl", choices=["openai", "numpy"], default="openai")
     ap.add_argument("--min-seconds", type=float, default=3.0)
     a = ap.parse_args()
+    if a.impl == "openai":
+        import torch
+        torch.set_num_threads(1)  # one thread, as kd's side
     preprocess = openai_preprocess() if a.impl == "openai" else numpy_preprocess()
     files = sorted(os.path.join(a.images, f) for f in os.listdir(a.images))
     preprocess(files[0])  # warm-up

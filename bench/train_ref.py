@@ -2,21 +2,22 @@
 """Python reference for kd-train's image student throughput (bench/run-benchmarks.sh): the seed's training loop.
 Student: ViT width 576, 6 layers, 24 heads, patch 32, 224 px, 512-d embedding (teacher_forward_ref.Vision), AdamW
 (lr 1e-3, weight decay 1e-5), the seed loss 0.6·kl + 0.35·l1 + 0.05·ce (temperature 4) against teacher embeddings.
-  --mode online: every step PIL-decodes + preprocesses --batch images (preprocess_ref.py) and runs the ViT-B/32
-                 teacher (random weights) under no_grad, as the seed does without a cache.
+  --mode online: every step PIL-decodes + preprocesses --batch images (preprocess_ref.py: OpenAI's transform) and
+                 runs the ViT-B/32 teacher (random weights) under no_grad, as the seed does without a cache.
   --mode cached: random inputs and random teacher targets: no decode, no teacher (the cost of forward + backward +
                  AdamW only).
 fp32. One untimed warm-up step, then --steps timed steps. Prints one JSON line: samples/s of the fastest step
 (per_second) and over all timed steps (per_second_mean)."""
 import argparse, json, os, sys, time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from teacher_forward_ref import Vision  # noqa: E402
-from preprocess_ref import preprocess  # noqa: E402
+from preprocess_ref import openai_preprocess  # noqa: E402
+
+preprocess = openai_preprocess()
 
 
 def seed_loss(s, t, temp=4.0):
@@ -46,7 +47,7 @@ def main():
     def step(i):
         if a.mode == "online":
             chunk = [files[(i * a.batch + k) % len(files)] for k in range(a.batch)]
-            x = torch.from_numpy(np.stack([preprocess(f) for f in chunk]))
+            x = torch.stack([preprocess(f) for f in chunk])
             with torch.no_grad():
                 t = teacher(x)
         else:
