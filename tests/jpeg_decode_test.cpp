@@ -8,12 +8,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "common/image/image_decode.h"
 #include "common/image/jpeg_decode.h"
+#include "common/util/atomic_file.h"
 #include "common/util/error.h"
 #include "tests/test_support.h"
 
@@ -21,18 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string bytes_of(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-std::vector<std::string> jpegs_in(const fs::path& dir) {
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".jpg") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  return files;
-}
+using kd::test::jpegs_in;
 
 // Max |a - b| over the bytes, with where (pixel x, y, channel) the first maximum is; -1 if the sizes differ.
 int max_abs_diff(const kd::RgbImage& a, const kd::RgbImage& b, std::string* where) {
@@ -78,7 +67,7 @@ TEST(JpegDecode, DirectEqualsLibvipsOnEveryCocoMiniJpeg) {
   int worst = 0;
   std::string worst_where = "none";
   for (const std::string& f : files) {
-    const std::string bytes = bytes_of(f);
+    const std::string bytes = kd::read_file(f);
     for (int shrink : {1, 2, 4, 8}) {
       kd::JpegDirectOptions jo;
       jo.scale_denom = shrink;
@@ -112,7 +101,7 @@ TEST(JpegDecode, GrayscaleAndRgbJpegsEqualLibvips) {
   for (int bands : {1, 3}) {
     const std::string path = (dir / ("g" + std::to_string(bands) + ".jpg")).string();
     gradient(37, 23, bands).jpegsave(path.c_str(), vips::VImage::option()->set("Q", 90));
-    const std::string bytes = bytes_of(path);
+    const std::string bytes = kd::read_file(path);
     kd::RgbImage direct;
     ASSERT_TRUE(kd::decode_jpeg_direct(bytes.data(), bytes.size(), {}, &direct)) << path;
     kd::DecodeOptions vo;
@@ -129,12 +118,12 @@ TEST(JpegDecode, RefusesWhatLibvipsMustHandle) {
   const std::string cmyk = (dir / "cmyk.jpg").string();
   gradient(16, 8, 4).copy(vips::VImage::option()->set("interpretation", VIPS_INTERPRETATION_CMYK)).jpegsave(
       cmyk.c_str());
-  const std::string ok = bytes_of(good);
+  const std::string ok = kd::read_file(good);
   kd::RgbImage out;
   ASSERT_TRUE(kd::decode_jpeg_direct(ok.data(), ok.size(), {}, &out));
   EXPECT_EQ(out.width, 64);
   EXPECT_EQ(out.height, 48);
-  const std::string c = bytes_of(cmyk), truncated = ok.substr(0, ok.size() / 2), text = "this is not an image\n";
+  const std::string c = kd::read_file(cmyk), truncated = ok.substr(0, ok.size() / 2), text = "this is not an image\n";
   EXPECT_FALSE(kd::decode_jpeg_direct(c.data(), c.size(), {}, &out)) << "CMYK must go to libvips";
   EXPECT_FALSE(kd::decode_jpeg_direct(truncated.data(), truncated.size(), {}, &out)) << "truncated";
   EXPECT_FALSE(kd::decode_jpeg_direct(text.data(), text.size(), {}, &out)) << "text";
@@ -185,7 +174,7 @@ TEST(JpegDecode, ScaleRuleKeepsShortSideAtLeastTheTarget) {
   EXPECT_EQ(img.width, 313);
   EXPECT_EQ(img.height, 235);
   // With floor_size (libvips's shrink-on-load rule) the partial last column / row is dropped: 500 * 5 / 8 = 312.5.
-  const std::string bytes = bytes_of(path);
+  const std::string bytes = kd::read_file(path);
   kd::JpegDirectOptions jo;
   jo.scale_num = 5;
   jo.scale_denom = 8;

@@ -11,13 +11,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "common/image/clip_preprocess.h"
 #include "common/image/image_decode.h"
 #include "common/image/jpeg_decode.h"
+#include "common/util/atomic_file.h"
 #include "common/image/pil_resize.h"
 #include "tests/test_support.h"
 
@@ -25,18 +25,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string bytes_of(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
+// Every JPEG of coco-mini: the training images, then val2017.
 std::vector<std::string> coco_mini_jpegs(const fs::path& shared) {
-  std::vector<std::string> files;
-  const fs::path coco_mini = shared / "data" / "coco-mini";
-  for (const fs::path dir : {coco_mini / "image", coco_mini / "COCO" / "val2017"})
-    for (const auto& e : fs::directory_iterator(dir))
-      if (e.path().extension() == ".jpg") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
+  std::vector<std::string> files = kd::test::jpegs_in(shared / "data" / "coco-mini" / "image");
+  const std::vector<std::string> val = kd::test::jpegs_in(shared / "data" / "coco-mini" / "COCO" / "val2017");
+  files.insert(files.end(), val.begin(), val.end());
   return files;
 }
 
@@ -107,7 +100,7 @@ std::vector<float> clip_before(const std::string& path, int resolution, kd::Resi
     kd::clip_preprocess(kd::decode_image(path), resolution, mode, out.data());
     return out;
   }
-  const std::string bytes = bytes_of(path);
+  const std::string bytes = kd::read_file(path);
   kd::JpegDirectOptions jo;
   jo.min_short_side = resolution;
   kd::RgbImage img;
@@ -217,7 +210,7 @@ TEST(JpegRegion, CocoMiniRegionEqualsFullDecodeAndClipOutputUnchanged) {
   std::string clip_where = "none";
   int64_t decoded = 0, full = 0;
   for (const std::string& f : files) {
-    const std::string bytes = bytes_of(f);
+    const std::string bytes = kd::read_file(f);
     for (bool fast : {false, true}) {
       kd::JpegDirectOptions jo;
       if (fast) jo.min_short_side = kd::kClipResolution;

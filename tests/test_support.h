@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "common/util/error.h"
 
@@ -45,6 +47,15 @@ class TempDir {
 };
 
 inline std::filesystem::path bin_dir() { return KD_BIN_DIR; }
+
+// The .jpg files directly in `dir`, sorted (e.g. a coco-mini folder).
+inline std::vector<std::string> jpegs_in(const std::filesystem::path& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".jpg") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
 
 // The kd::Error thrown by `f`, or fails the test (and returns a placeholder error).
 template <class F>
