@@ -257,8 +257,9 @@ pil = best("preprocess", "PIL", "py")
 table("Decode + CLIP preprocessing, one thread, images/s",
       "79 COCO val2017 JPEGs (coco-mini) repeated to ≥ 3 s. kd: bench/preprocess_bench.cpp, libvips concurrency 1, "
       "operation cache off. JPEGs are decoded directly with libjpeg (common/image/jpeg_decode.h). "
-      "exact = clip_preprocess_file(kExact) (PIL-identical); fast = clip_preprocess_file(kFast) (libjpeg DCT "
-      "scaling M/8 + PIL bicubic); decode = decode_image alone (full-size exact decode, no resize: the bound on "
+      "exact = clip_preprocess_file(kExact) (PIL-identical; it decodes only the pixels the centre crop reads, as "
+      "kd-extract with one view and kd-train do through render_view_file); fast = clip_preprocess_file(kFast) "
+      "(libjpeg DCT scaling M/8 + PIL bicubic); decode = decode_image alone (full-size exact decode, no resize: the bound on "
       "exact); 1/8-scale decode = libjpeg with DCT scaling 1/8, almost only Huffman decoding, which any decoder of "
       "these files must do in full (none has restart markers): the bound on fast. "
       "Python, bench/preprocess_ref.py: OpenAI = OpenAI's own transform as clip.load returns it (PIL open, "

@@ -9,7 +9,6 @@
 #include "common/cache/cache_index.h"
 #include "common/cache/cache_schema.h"
 #include "common/cache/shard_reader.h"
-#include "common/image/image_decode.h"
 #include "common/image/render_view.h"
 #include "common/util/error.h"
 
@@ -107,10 +106,10 @@ TrainingBatch StudentDataset::load(const std::vector<int64_t>& rows, int64_t epo
   tbb::parallel_for(int64_t(0), B, [&](int64_t i) {
     const int64_t row = rows[i];
     const std::filesystem::path file = roots_[root_of_row_[row]] / keys_[row];
-    RgbImage img = decode_image(file.string());
     const float* p = vp + (row * views_ + view[i]) * 5;
-    ViewParams params{p[0], p[1], p[2], p[3], p[4] > 0.5f};
-    render_view(img, params, R, ResizeMode::kExact, out + i * 3 * R * R);
+    const ViewParams params{p[0], p[1], p[2], p[3], p[4] > 0.5f};
+    // Only the pixels the view reads are decoded where the format allows (render_view.h).
+    render_view_file(file.string(), [&](int, int) { return params; }, R, ResizeMode::kExact, out + i * 3 * R * R);
   });
   return b;
 }

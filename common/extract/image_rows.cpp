@@ -80,12 +80,19 @@ ImageRows encode_image_range(const ImageInputs& inputs, int64_t begin, int64_t e
                 try {
                   DecodeOptions dopt;
                   dopt.max_pixels = o.max_pixels;
-                  RgbImage image = decode_image((inputs.root / key).string(), dopt);
+                  const std::string path = (inputs.root / key).string();
                   item->pixels.resize(static_cast<size_t>(V * per_view));
-                  for (int v = 0; v < V; ++v) {
-                    ViewParams view = make_view(image.width, image.height, R, o.seed, key, v, o.view_options);
-                    render_view(image, view, R, o.resize, item->pixels.data() + v * per_view);
-                    item->views.push_back(view);
+                  if (V == 1) {  // one view: decode only what it reads, where the format allows (render_view.h)
+                    item->views.push_back(render_view_file(
+                        path, [&](int w, int h) { return make_view(w, h, R, o.seed, key, 0, o.view_options); }, R,
+                        o.resize, item->pixels.data(), dopt));
+                  } else {  // several views of one image: decode it whole, once
+                    const RgbImage image = decode_image(path, dopt);
+                    for (int v = 0; v < V; ++v) {
+                      ViewParams view = make_view(image.width, image.height, R, o.seed, key, v, o.view_options);
+                      render_view(image, view, R, o.resize, item->pixels.data() + v * per_view);
+                      item->views.push_back(view);
+                    }
                   }
                 } catch (const std::exception& e) {
                   item->error = one_line(e.what());

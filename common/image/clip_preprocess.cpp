@@ -70,19 +70,38 @@ void normalize_clip(const uint8_t* rgb_hwc, int width, int height, float* out_ch
   }
 }
 
+void clip_preprocess_exact(const RgbView& src, int resolution, float* out_chw) {
+  const int width = src.logical_width(), height = src.logical_height();
+  const ClipGeometry g = clip_geometry(width, height, resolution);
+  const float box[4] = {0.0f, 0.0f, static_cast<float>(width), static_cast<float>(height)};
+  std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);  // [R, R, 3]
+  pil_resize_bicubic(src, box, g.resized_width, g.resized_height, g.crop_left, g.crop_top, resolution, resolution,
+                     crop.data());
+  normalize_clip(crop.data(), resolution, resolution, out_chw);
+}
+
+RgbView decoded_block_view(const RgbImage& block, const JpegDecodeInfo& info) {
+  return RgbView{block.rgb.data(), block.width,   block.height, block.width * 3,
+                 info.block.x0,    info.block.y0, info.width,   info.height};
+}
+
+PixelRect clip_exact_source_rect(int width, int height, int resolution) {
+  const ClipGeometry g = clip_geometry(width, height, resolution);
+  const float box[4] = {0.0f, 0.0f, static_cast<float>(width), static_cast<float>(height)};
+  return pil_resize_source_rect(width, height, box, g.resized_width, g.resized_height, g.crop_left, g.crop_top,
+                                resolution, resolution);
+}
+
 void clip_preprocess(const RgbImage& image, int resolution, ResizeMode mode, float* out_chw) {
   check_image(image);
+  if (mode == ResizeMode::kExact) {
+    clip_preprocess_exact(RgbView{image.rgb.data(), image.width, image.height, image.width * 3}, resolution, out_chw);
+    return;
+  }
   const ClipGeometry g = clip_geometry(image.width, image.height, resolution);
   std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);
-  if (mode == ResizeMode::kExact) {
-    const RgbView src{image.rgb.data(), image.width, image.height, image.width * 3};
-    const float box[4] = {0.0f, 0.0f, static_cast<float>(image.width), static_cast<float>(image.height)};
-    pil_resize_bicubic(src, box, g.resized_width, g.resized_height, g.crop_left, g.crop_top, resolution, resolution,
-                       crop.data());
-  } else {
-    vips_resize_crop(image, 0, 0, image.width, image.height, g.resized_width, g.resized_height, g.crop_left,
-                     g.crop_top, resolution, resolution, crop.data());
-  }
+  vips_resize_crop(image, 0, 0, image.width, image.height, g.resized_width, g.resized_height, g.crop_left,
+                   g.crop_top, resolution, resolution, crop.data());
   normalize_clip(crop.data(), resolution, resolution, out_chw);
 }
 
@@ -107,33 +126,34 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
     // with the geometry of the full-size image (the box is the source extent in scaled pixels).
     JpegDirectOptions jo;
     jo.max_pixels = opt.max_pixels;
-    if (mode == ResizeMode::kFast) jo.min_short_side = resolution;
-    else jo.floor_size = true;  // decode_image's full-size rule (at scale 1/1 floor and ceil agree)
-    ClipGeometry g;
-    float box[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    jo.region = [&](const JpegDecodeInfo& d) {
-      g = clip_geometry(d.source_width, d.source_height, resolution);
-      if (mode == ResizeMode::kFast) {
+    RgbImage block;
+    JpegDecodeInfo info;
+    if (mode == ResizeMode::kExact) {
+      jo.floor_size = true;  // decode_image's full-size rule (at scale 1/1 floor and ceil agree)
+      jo.region = [&](const JpegDecodeInfo& d) { return clip_exact_source_rect(d.width, d.height, resolution); };
+      if (decode_jpeg_direct(bytes.data(), bytes.size(), jo, &block, &info)) {
+        clip_preprocess_exact(decoded_block_view(block, info), resolution, out_chw);
+        return;
+      }
+    } else {
+      jo.min_short_side = resolution;
+      ClipGeometry g;
+      float box[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      jo.region = [&](const JpegDecodeInfo& d) {
+        g = clip_geometry(d.source_width, d.source_height, resolution);
         const double f = static_cast<double>(d.scale_num) / d.scale_denom;
         box[2] = static_cast<float>(d.source_width * f);
         box[3] = static_cast<float>(d.source_height * f);
-      } else {
-        box[2] = static_cast<float>(d.width);
-        box[3] = static_cast<float>(d.height);
+        return pil_resize_source_rect(d.width, d.height, box, g.resized_width, g.resized_height, g.crop_left,
+                                      g.crop_top, resolution, resolution);
+      };
+      if (decode_jpeg_direct(bytes.data(), bytes.size(), jo, &block, &info)) {
+        std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);  // [R, R, 3]
+        pil_resize_bicubic(decoded_block_view(block, info), box, g.resized_width, g.resized_height, g.crop_left,
+                           g.crop_top, resolution, resolution, crop.data());
+        normalize_clip(crop.data(), resolution, resolution, out_chw);
+        return;
       }
-      return pil_resize_source_rect(d.width, d.height, box, g.resized_width, g.resized_height, g.crop_left,
-                                    g.crop_top, resolution, resolution);
-    };
-    RgbImage img;
-    JpegDecodeInfo info;
-    if (decode_jpeg_direct(bytes.data(), bytes.size(), jo, &img, &info)) {
-      const RgbView src{img.rgb.data(), img.width,     img.height, img.width * 3,
-                        info.block.x0,  info.block.y0, info.width, info.height};
-      std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);
-      pil_resize_bicubic(src, box, g.resized_width, g.resized_height, g.crop_left, g.crop_top, resolution,
-                         resolution, crop.data());
-      normalize_clip(crop.data(), resolution, resolution, out_chw);
-      return;
     }
     opt.jpeg_direct = false;  // refused here, so decode_image's direct path would refuse it too
   }

@@ -40,6 +40,9 @@
 #include <string>
 
 #include "common/image/image_decode.h"
+#include "common/image/jpeg_decode.h"
+#include "common/image/pil_resize.h"
+#include "common/image/pixel_rect.h"
 
 namespace kd {
 
@@ -65,6 +68,18 @@ void normalize_clip(const uint8_t* rgb_hwc, int width, int height, float* out_ch
 
 // The CLIP transform of a decoded image. out_chw: [3, resolution, resolution] float32, caller-owned.
 void clip_preprocess(const RgbImage& image, int resolution, ResizeMode mode, float* out_chw);
+
+// kExact's transform of pixels held in a view (pil_resize.h's RgbView: a whole image, or the decoded block of one),
+// computed in the logical image's geometry: for a view of a whole image, what clip_preprocess(kExact) gives.
+// The view must hold clip_exact_source_rect(logical width, logical height, resolution), else kd::Error.
+void clip_preprocess_exact(const RgbView& src, int resolution, float* out_chw);
+
+// The pixels decode_jpeg_direct returned for a region (block, with info), as a view in the whole image's coordinates.
+RgbView decoded_block_view(const RgbImage& block, const JpegDecodeInfo& info);
+
+// The source pixels kExact reads from a width x height image (the resize's taps under the centre crop): what a
+// partial decode must hold for clip_preprocess_exact.
+PixelRect clip_exact_source_rect(int width, int height, int resolution);
 
 // Decode + transform. In kFast mode JPEGs are DCT-scaled on decode (see above); in kExact mode this equals
 // clip_preprocess(decode_image(path, options), ...) (JPEGs are only decoded where the crop reads, see above).

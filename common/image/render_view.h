@@ -10,7 +10,15 @@
 //     RandomResizedCrop views make_view draws already have integer boxes.
 //   - flip mirrors the resized res x res result left-right (like RandomHorizontalFlip after RandomResizedCrop).
 // kFast: the same boxes, resized with libvips (vips_resize.h); view 0 uses clip_preprocess's fast path.
+//
+// render_view_file decodes and renders in one go and, in kExact mode for JPEGs on the direct libjpeg path, decodes
+// only the pixels the view reads (jpeg_decode.h's region: the centre crop's resize taps for view 0, the box for any
+// other view); the result equals decode_image + render_view bit for bit (tests/render_view_file_test.cpp). kFast
+// and every other file: decode_image + render_view.
 #pragma once
+
+#include <functional>
+#include <string>
 
 #include "common/image/clip_preprocess.h"
 #include "common/image/image_decode.h"
@@ -20,5 +28,14 @@ namespace kd {
 
 // out_chw: [3, resolution, resolution] float32, caller-owned (e.g. one slot of a batch tensor).
 void render_view(const RgbImage& image, const ViewParams& view, int resolution, ResizeMode mode, float* out_chw);
+
+// The view of a width x height image to render (e.g. make_view, or a stored ViewParams whatever the size).
+using ViewForSize = std::function<ViewParams(int width, int height)>;
+
+// Decode + render_view (see above). view_for_size is called once, with the image's full size, before any pixel is
+// decoded; the view it returned is returned. Throws kd::Error naming the file when it cannot be decoded, as
+// decode_image does. out_chw: [3, resolution, resolution] float32, caller-owned.
+ViewParams render_view_file(const std::string& path, const ViewForSize& view_for_size, int resolution,
+                            ResizeMode mode, float* out_chw, const DecodeOptions& options = {});
 
 }  // namespace kd
