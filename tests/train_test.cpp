@@ -16,6 +16,11 @@
 #include "common/clip/clip_checkpoint.h"
 #include "common/clip/safetensors.h"
 #include "common/clip/tensor_io.h"
+#include "common/cache/cache_index.h"
+#include "common/cache/cache_schema.h"
+#include "common/cache/shard_reader.h"
+#include "common/distill/student_data.h"
+#include "common/image/render_view.h"
 #include "common/util/atomic_file.h"
 #include "tests/extract_helpers.h"
 
@@ -188,6 +193,42 @@ TEST_F(Train, ImageStudentTrainsOnRenderedViews) {
   ASSERT_FALSE(lines.empty());
   EXPECT_TRUE(lines[0].contains("loss_cos"));
   EXPECT_TRUE(fs::exists(run_dir("img") / "student.safetensors"));
+}
+
+// The student sees the pixels the teacher saw: a cache made with --resize fast is rendered with kFast by the loader,
+// the default cache with kExact; every loaded image equals the render of one of its cached views in that mode.
+TEST_F(Train, StudentViewsUseTheCachesResizeMode) {
+  const fs::path fast_cache = dir_->path() / "fast-cache";
+  auto r = run_command(tool("kd-extract") + " image --quiet --views 2 --resize fast --teacher " +
+                       quoted(kd::test::shared_dir() / "golden/tiny-clip") + " --images " + quoted(data_ / "image") +
+                       " --out " + quoted(fast_cache));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const int R = 224;
+  const size_t per = 3 * R * R;
+  for (const auto& [cache, mode] : {std::pair{fast_cache, kd::ResizeMode::kFast},
+                                    std::pair{data_ / "cache" / "image", kd::ResizeMode::kExact}}) {
+    const kd::StudentDataset data(cache, /*image=*/true, R, 77);
+    EXPECT_EQ(data.resize(), mode) << cache;
+    const kd::cache::CacheIndex index = kd::cache::read_cache_index(kd::cache::index_path_for(cache));
+    const kd::cache::ShardReader shard(cache / index.shards.front().file);
+    const std::vector<std::string> keys = shard.read_strings(kd::cache::kKeys);
+    const kd::cache::ArrayF32 params = shard.read_floats(kd::cache::kViewParams, {}, 3);  // [N, 2, 5]
+    const fs::path root = shard.string_attr(kd::cache::kAttrImageRoot);
+    const std::vector<int64_t> rows = {0, 1, 2, 3};
+    const kd::TrainingBatch batch = data.load(rows, /*epoch=*/0, /*seed=*/5);
+    const float* got = batch.inputs.contiguous().data_ptr<float>();  // [4, 3, R, R]
+    for (int64_t row : rows) {
+      bool matched = false;
+      for (int v = 0; v < 2 && !matched; ++v) {
+        const float* p = &params.data[(static_cast<size_t>(row) * 2 + v) * 5];
+        const kd::ViewParams view{p[0], p[1], p[2], p[3], p[4] > 0.5f};
+        std::vector<float> want(per);
+        kd::render_view(kd::decode_image((root / keys[row]).string()), view, R, mode, want.data());
+        matched = std::equal(want.begin(), want.end(), got + row * per);
+      }
+      EXPECT_TRUE(matched) << cache << " row " << row << ": no cached view rendered in the cache's mode matches";
+    }
+  }
 }
 
 TEST_F(Train, BadOptionsNameTheOption) {

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "common/cache/cache_index.h"
 #include "common/cache/cache_schema.h"
 #include "common/cache/shard_reader.h"
@@ -30,6 +32,20 @@ at::Tensor to_tensor(cache::ArrayI32&& a) {
   return at::from_blob(a.data.data(), a.shape, at::kInt).to(at::kLong);
 }
 
+// The resize mode an image shard's views were rendered with: its preprocess attribute's "resize" ("exact" when the
+// attribute does not say).
+ResizeMode shard_resize_mode(const cache::ShardReader& r) {
+  const std::string pre = r.string_attr(cache::kAttrPreprocess);
+  const nlohmann::json j = nlohmann::json::parse(pre, nullptr, /*allow_exceptions=*/false);
+  const std::string mode = j.is_object() && j.contains("resize") && j["resize"].is_string()
+                               ? j["resize"].get<std::string>()
+                               : "exact";
+  if (mode == "exact") return ResizeMode::kExact;
+  if (mode == "fast") return ResizeMode::kFast;
+  throw Error("unknown resize mode in the cache's preprocess attribute").file(r.path().string())
+      .key(std::string(cache::kAttrPreprocess) + ".resize").expected("exact or fast").got(mode);
+}
+
 }  // namespace
 
 StudentDataset::StudentDataset(const std::filesystem::path& dir, bool image, int resolution, int context_length)
@@ -49,6 +65,13 @@ StudentDataset::StudentDataset(const std::filesystem::path& dir, bool image, int
     auto keys = r.read_strings(cache::kKeys);
     if (image) {
       views_ = r.int_attr(cache::kAttrViews);
+      const ResizeMode mode = shard_resize_mode(r);
+      if (&s != &index.shards.front() && mode != resize_)
+        throw Error("cache shards were rendered with different resize modes").file(r.path().string())
+            .key(std::string(cache::kAttrPreprocess) + ".resize")
+            .expected(resize_ == ResizeMode::kExact ? "exact" : "fast")
+            .got(mode == ResizeMode::kExact ? "exact" : "fast");
+      resize_ = mode;
       roots_.push_back(r.string_attr(cache::kAttrImageRoot));
       root_of_row_.insert(root_of_row_.end(), keys.size(), static_cast<int32_t>(roots_.size() - 1));
       params.push_back(to_tensor(r.read_floats(cache::kViewParams, {}, 3)));
@@ -108,8 +131,8 @@ TrainingBatch StudentDataset::load(const std::vector<int64_t>& rows, int64_t epo
     const std::filesystem::path file = roots_[root_of_row_[row]] / keys_[row];
     const float* p = vp + (row * views_ + view[i]) * 5;
     const ViewParams params{p[0], p[1], p[2], p[3], p[4] > 0.5f};
-    // Only the pixels the view reads are decoded where the format allows (render_view.h).
-    render_view_file(file.string(), [&](int, int) { return params; }, R, ResizeMode::kExact, out + i * 3 * R * R);
+    // Only the pixels the view reads are decoded where the format allows (render_view.h), in the cache's mode.
+    render_view_file(file.string(), [&](int, int) { return params; }, R, resize_, out + i * 3 * R * R);
   });
   return b;
 }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/image/clip_preprocess.h"
+
 namespace kd {
 
 struct TrainingBatch {
@@ -32,6 +34,9 @@ class StudentDataset {
   const std::string& teacher_id() const { return teacher_id_; }
   bool has_topk() const { return topk_values_.defined(); }
   const std::string& bank_id() const { return bank_id_; }
+  // Image caches: the resize mode kd-extract rendered the teacher's views with (the shards' preprocess.resize);
+  // load() renders the student's views the same way, so student and teacher see the same pixels.
+  ResizeMode resize() const { return resize_; }
 
   // The batch of dataset rows `rows` in `epoch`: each image row shows the view chosen by (seed, epoch, row).
   // Decoding runs on `threads` TBB workers. Throws kd::Error naming the image when it can no longer be read.
@@ -41,6 +46,7 @@ class StudentDataset {
   bool image_;
   int resolution_, context_length_;
   int64_t n_ = 0, views_ = 1, embed_dim_ = 0;
+  ResizeMode resize_ = ResizeMode::kExact;
   double logit_scale_ = 100;
   std::string teacher_id_, bank_id_;
   std::vector<std::filesystem::path> roots_;  // per row's shard: image root
