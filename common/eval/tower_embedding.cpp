@@ -10,7 +10,6 @@
 #include <functional>
 
 #include "common/image/clip_preprocess.h"
-#include "common/image/image_decode.h"
 #include "common/util/error.h"
 
 namespace kd {
@@ -92,7 +91,7 @@ TowerEmbeddings embed_val_images(VisionTransformer& tower, const std::filesystem
     const int64_t plane = 3LL * res * res;
     tbb::parallel_for(int64_t(0), count, [&](int64_t i) {
       const std::filesystem::path path = image_root / keys[static_cast<size_t>(begin + i)];
-      clip_preprocess(decode_image(path.string()), res, ResizeMode::kExact, base + i * plane);
+      clip_preprocess_file(path.string(), res, ResizeMode::kExact, base + i * plane);  // decodes what the crop reads
     });
     return pixels;
   };
