@@ -3,7 +3,7 @@
 # docs/benchmarks.md. Never part of the tests. Usage: bash bench/run-benchmarks.sh  (about 15 minutes on 2 busy cores)
 # Environment: KD_SHARED (shared fixtures, default ../shared), BUILD (default build), BENCH_TMP (scratch folder,
 # default a new one under /tmp, removed at the end unless KEEP_BENCH_TMP=1), REPEATS (process repeats of the
-# preprocessing benchmarks, default 3), ITERS (timed iterations/steps inside one process, default 3), REPORT_ONLY=1
+# preprocessing benchmarks, default 5), ITERS (timed iterations/steps inside one process, default 3), REPORT_ONLY=1
 # with BENCH_TMP (rewrite the report from that folder's results.jsonl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,7 @@ SHARED=${KD_SHARED:-$ROOT/../shared}
 BUILD=${BUILD:-build}
 BIN=$ROOT/$BUILD/bin
 PY=/usr/bin/python3
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 ITERS=${ITERS:-3}
 THREADS=2
 WORK=${BENCH_TMP:-$(mktemp -d /tmp/kd-bench.XXXXXX)}
