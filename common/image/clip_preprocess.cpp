@@ -118,8 +118,7 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
   DecodeOptions opt = options;
   opt.jpeg_shrink = 1;
   opt.jpeg_min_short_side = 0;
-  std::string bytes;
-  if (opt.jpeg_direct && read_jpeg_file(path, &bytes)) {
+  if (opt.jpeg_direct) {
     // JPEGs on the direct path: only the block the centre crop's resize reads is decoded (jpeg_decode.h's region),
     // and PIL's bicubic runs on it in the whole image's coordinates, so the pixels equal a full decode's.
     // kExact: full size, box = the image. kFast: the smallest DCT scale M/8 keeping the short side >= resolution,
@@ -131,7 +130,7 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
     if (mode == ResizeMode::kExact) {
       jo.floor_size = true;  // decode_image's full-size rule (at scale 1/1 floor and ceil agree)
       jo.region = [&](const JpegDecodeInfo& d) { return clip_exact_source_rect(d.width, d.height, resolution); };
-      if (decode_jpeg_direct(bytes.data(), bytes.size(), jo, &block, &info)) {
+      if (decode_jpeg_file(path, jo, &block, &info)) {
         clip_preprocess_exact(decoded_block_view(block, info), resolution, out_chw);
         return;
       }
@@ -147,7 +146,7 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
         return pil_resize_source_rect(d.width, d.height, box, g.resized_width, g.resized_height, g.crop_left,
                                       g.crop_top, resolution, resolution);
       };
-      if (decode_jpeg_direct(bytes.data(), bytes.size(), jo, &block, &info)) {
+      if (decode_jpeg_file(path, jo, &block, &info)) {
         std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);  // [R, R, 3]
         pil_resize_bicubic(decoded_block_view(block, info), box, g.resized_width, g.resized_height, g.crop_left,
                            g.crop_top, resolution, resolution, crop.data());
@@ -155,7 +154,7 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
         return;
       }
     }
-    opt.jpeg_direct = false;  // refused here, so decode_image's direct path would refuse it too
+    opt.jpeg_direct = false;  // not a JPEG, or refused here: decode_image's direct path would refuse it too
   }
   // Everything else (other formats, CMYK or bad JPEGs): libvips; in kFast mode with shrink-on-load where it applies
   // and vips_resize.

@@ -56,6 +56,12 @@ bool read_jpeg_file(const std::string& path, std::string* bytes) {
   return static_cast<bool>(f.read(&(*bytes)[3], size - 3));
 }
 
+bool decode_jpeg_file(const std::string& path, const JpegDirectOptions& options, RgbImage* out,
+                      JpegDecodeInfo* info) {
+  std::string bytes;
+  return read_jpeg_file(path, &bytes) && decode_jpeg_direct(bytes.data(), bytes.size(), options, out, info);
+}
+
 int jpeg_scale_eighths_for(int width, int height, int min_short_side) {
   for (int m = 1; m < 8; ++m)
     if (std::min(ceil_scaled(width, m, 8), ceil_scaled(height, m, 8)) >= min_short_side) return m;

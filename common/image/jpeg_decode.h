@@ -70,6 +70,11 @@ bool read_jpeg_file(const std::string& path, std::string* bytes);
 bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out,
                         JpegDecodeInfo* info = nullptr);
 
+// read_jpeg_file + decode_jpeg_direct: false when the file is not a JPEG, cannot be read, or the direct path refuses
+// it (the caller then decodes with libvips, which reports why if it cannot read it either).
+bool decode_jpeg_file(const std::string& path, const JpegDirectOptions& options, RgbImage* out,
+                      JpegDecodeInfo* info = nullptr);
+
 // The M of the smallest M/8 scale whose libjpeg output short side, min(ceil(w * M / 8), ceil(h * M / 8)), is still
 // >= min_short_side; 8 when none is smaller.
 int jpeg_scale_eighths_for(int width, int height, int min_short_side);

@@ -248,6 +248,18 @@ void vertical_pass(const uint8_t* tmp, size_t width3, int row_lo, const Resample
   }
 }
 
+// The source samples [*lo, *hi) an axis reads (lo = hi = 0 when none), as pil_bicubic_span counts them.
+void axis_span(const ResampleAxis& axis, int in_size, int* lo, int* hi) {
+  *lo = in_size;
+  *hi = 0;
+  for (size_t i = 0; i < axis.first.size(); ++i) {
+    if (axis.count[i] == 0) continue;  // reads nothing
+    *lo = std::min(*lo, axis.first[i]);
+    *hi = std::max(*hi, axis.first[i] + axis.count[i]);
+  }
+  if (*hi <= *lo) *lo = *hi = 0;
+}
+
 }  // namespace
 
 void pil_resize_bicubic(const RgbView& src, const float box[4], int out_w, int out_h, int win_x, int win_y,
@@ -258,20 +270,9 @@ void pil_resize_bicubic(const RgbView& src, const float box[4], int out_w, int o
   const ResampleAxis ay = pil_bicubic_axis(in_h, box[1], box[3], out_h, win_y, win_h);
 
   // Source rows the vertical pass reads, source columns the horizontal pass reads.
-  int row_lo = in_h, row_hi = 0;
-  for (int i = 0; i < win_h; ++i) {
-    if (ay.count[i] == 0) continue;  // reads nothing (as pil_bicubic_span counts it)
-    row_lo = std::min(row_lo, ay.first[i]);
-    row_hi = std::max(row_hi, ay.first[i] + ay.count[i]);
-  }
-  if (row_hi <= row_lo) row_lo = row_hi = 0;
-  int col_lo = in_w, col_hi = 0;
-  for (int i = 0; i < win_w; ++i) {
-    if (ax.count[i] == 0) continue;
-    col_lo = std::min(col_lo, ax.first[i]);
-    col_hi = std::max(col_hi, ax.first[i] + ax.count[i]);
-  }
-  if (col_hi <= col_lo) col_lo = col_hi = 0;
+  int row_lo, row_hi, col_lo, col_hi;
+  axis_span(ay, in_h, &row_lo, &row_hi);
+  axis_span(ax, in_w, &col_lo, &col_hi);
   if ((row_hi > row_lo && (row_lo < src.y0 || row_hi > src.y0 + src.height)) ||
       (col_hi > col_lo && (col_lo < src.x0 || col_hi > src.x0 + src.width)))
     throw Error("resize reads pixels outside the source view")
@@ -299,7 +300,8 @@ void pil_resize_bicubic(const RgbView& src, const float box[4], int out_w, int o
 }
 
 void pil_resize_bicubic(const RgbView& src, int out_w, int out_h, uint8_t* dst) {
-  const float box[4] = {0.0f, 0.0f, static_cast<float>(src.logical_width()), static_cast<float>(src.logical_height())};
+  const float box[4] = {0.0f, 0.0f, static_cast<float>(src.logical_width()),
+                        static_cast<float>(src.logical_height())};
   pil_resize_bicubic(src, box, out_w, out_h, 0, 0, out_w, out_h, dst);
 }
 

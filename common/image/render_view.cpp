@@ -93,8 +93,7 @@ ViewParams render_view_file(const std::string& path, const ViewForSize& view_for
   DecodeOptions opt = options;
   opt.jpeg_shrink = 1;
   opt.jpeg_min_short_side = 0;
-  std::string bytes;
-  if (mode == ResizeMode::kExact && opt.jpeg_direct && read_jpeg_file(path, &bytes)) {
+  if (mode == ResizeMode::kExact && opt.jpeg_direct) {
     JpegDirectOptions jo;
     jo.max_pixels = opt.max_pixels;
     jo.floor_size = true;  // decode_image's full-size rule
@@ -107,11 +106,11 @@ ViewParams render_view_file(const std::string& path, const ViewForSize& view_for
     };
     RgbImage block;
     JpegDecodeInfo info;
-    if (decode_jpeg_direct(bytes.data(), bytes.size(), jo, &block, &info)) {
+    if (decode_jpeg_file(path, jo, &block, &info)) {
       render_view_exact(decoded_block_view(block, info), view, resolution, out_chw);
       return view;
     }
-    opt.jpeg_direct = false;  // refused here, so decode_image's direct path would refuse it too
+    opt.jpeg_direct = false;  // not a JPEG, or refused here: decode_image's direct path would refuse it too
   }
   const RgbImage image = decode_image(path, opt);
   const ViewParams view = view_for_size(image.width, image.height);
