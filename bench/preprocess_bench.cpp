@@ -5,6 +5,8 @@
 //   fast:         clip_preprocess_file(kFast)   = JPEG DCT-scaled decode + PIL-style bicubic + crop + normalise
 //   shrink-exact: decode_image with DCT scaling (jpeg_min_short_side), then clip_preprocess(kExact) on the scaled
 //                 image (like fast, but the geometry from the scaled size instead of the full size)
+//   view-exact, view-fast: render_view_file of view 0 (the centre crop), what kd-extract with one view and kd-train's
+//                 loader run per image, in that resize mode
 //   decode:       decode_image alone (full size, exact), to show what the decode costs on its own
 //   decode-fast:  decode_image alone as the fast mode decodes JPEGs (DCT scaling to short side >= resolution)
 //   decode-eighth: libjpeg decode at 1/8 scale (decode_jpeg_direct, DCT scaling 1/8): one DC-only IDCT per block, so
@@ -25,6 +27,7 @@
 #include "common/image/clip_preprocess.h"
 #include "common/image/image_decode.h"
 #include "common/image/jpeg_decode.h"
+#include "common/image/render_view.h"
 #include "common/util/error.h"
 
 namespace fs = std::filesystem;
@@ -42,8 +45,9 @@ int main(int argc, char** argv) {
   double min_seconds = 3;
   int resolution = kd::kClipResolution;
   app.add_option("--images", images, "folder of images")->required();
-  app.add_option("--mode", mode, "exact, fast, shrink-exact, decode, decode-fast or decode-eighth")
-      ->check(CLI::IsMember({"exact", "fast", "shrink-exact", "decode", "decode-fast", "decode-eighth"}))
+  app.add_option("--mode", mode, "exact, fast, view-exact, view-fast, shrink-exact, decode, decode-fast or decode-eighth")
+      ->check(CLI::IsMember({"exact", "fast", "view-exact", "view-fast", "shrink-exact", "decode", "decode-fast",
+                             "decode-eighth"}))
       ->capture_default_str();
   app.add_option("--min-seconds", min_seconds, "repeat the folder until this much time was spent")
       ->capture_default_str();
@@ -66,6 +70,10 @@ int main(int argc, char** argv) {
         kd::clip_preprocess_file(f, resolution, kd::ResizeMode::kExact, out.data());
       } else if (mode == "fast") {
         kd::clip_preprocess_file(f, resolution, kd::ResizeMode::kFast, out.data());
+      } else if (mode == "view-exact" || mode == "view-fast") {
+        const auto resize = mode == "view-exact" ? kd::ResizeMode::kExact : kd::ResizeMode::kFast;
+        kd::render_view_file(
+            f, [&](int w, int h) { return kd::center_crop_view(w, h, resolution); }, resolution, resize, out.data());
       } else if (mode == "decode") {
         kd::decode_image(f);
       } else if (mode == "decode-eighth") {

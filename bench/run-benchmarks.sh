@@ -88,9 +88,11 @@ done
 # ---- 2. decode + CLIP preprocessing, ONE thread, 79 COCO val2017 JPEGs repeated to >= 3 s ------------------------
 # Python: OpenAI's own transform (PIL + torchvision + torch, key openai) and a numpy variant (key PIL).
 for r in $(seq "$REPEATS"); do
+  # exact and fast: render_view_file of view 0, what kd-extract and kd-train's loader run per image.
   for mode in exact fast decode decode-eighth; do
-    measure preprocess "$mode" kd env OMP_NUM_THREADS=1 "$BIN/preprocess_bench" --images "$VAL2017" --mode $mode \
-      --min-seconds 3
+    bench_mode=$mode; [[ $mode == exact || $mode == fast ]] && bench_mode=view-$mode
+    measure preprocess "$mode" kd env OMP_NUM_THREADS=1 "$BIN/preprocess_bench" --images "$VAL2017" \
+      --mode $bench_mode --min-seconds 3
   done
   for impl in openai numpy; do
     key=$impl; [[ $impl == openai ]] || key=PIL
@@ -257,10 +259,10 @@ pil = best("preprocess", "PIL", "py")
 table("Decode + CLIP preprocessing, one thread, images/s",
       "79 COCO val2017 JPEGs (coco-mini) repeated to ≥ 3 s. kd: bench/preprocess_bench.cpp, libvips concurrency 1, "
       "operation cache off. JPEGs are decoded directly with libjpeg (common/image/jpeg_decode.h). "
-      "exact = clip_preprocess_file(kExact) (PIL-identical; it decodes only the pixels the centre crop reads, as "
-      "kd-extract with one view and kd-train do through render_view_file); fast = clip_preprocess_file(kFast) "
-      "(libjpeg DCT scaling M/8 + PIL bicubic); decode = decode_image alone (full-size exact decode, no resize: the bound on "
-      "exact); 1/8-scale decode = libjpeg with DCT scaling 1/8, almost only Huffman decoding, which any decoder of "
+      "exact and fast = render_view_file of view 0 (the centre crop) in that mode, what kd-extract and kd-train's "
+      "loader run per image (the same code as clip_preprocess_file): exact is PIL-identical and decodes only the "
+      "pixels the centre crop reads; fast decodes those at libjpeg's DCT scale M/8 + PIL bicubic. "
+      "decode = decode_image alone (full-size exact decode, no resize: the bound on exact); 1/8-scale decode = libjpeg with DCT scaling 1/8, almost only Huffman decoding, which any decoder of "
       "these files must do in full (none has restart markers): the bound on fast. "
       "Python, bench/preprocess_ref.py: OpenAI = OpenAI's own transform as clip.load returns it (PIL open, "
       "torchvision Resize BICUBIC + CenterCrop + convert RGB + ToTensor + Normalize; Debian python3-torchvision); "

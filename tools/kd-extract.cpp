@@ -32,7 +32,8 @@ void add_common(CLI::App* cmd, kd::ExtractOptions& o) {
 
 void add_images(CLI::App* cmd, kd::ExtractOptions& o) {
   cmd->add_option("--images", o.images, "image folder, or a text file with one path per line");
-  cmd->add_option("--resize", o.resize, "exact (PIL-identical bicubic) or fast (libvips)")->capture_default_str();
+  cmd->add_option("--resize", o.resize, "exact (PIL-identical bicubic) or fast (DCT-scaled JPEG decode, not PIL's)")
+      ->capture_default_str();
   cmd->add_option("--max-pixels", o.max_pixels, "skip larger images (0: no limit)")->capture_default_str();
 }
 

@@ -89,6 +89,9 @@ nlohmann::json preprocess_json(const ExtractOptions& o, int resolution) {
           {"std", {kClipStd[0], kClipStd[1], kClipStd[2]}},
           {"resize", o.resize},
           {"interpolation", "bicubic (PIL, antialiased)"},
+          {"jpeg_decode", o.resize == "fast" ? "DCT scale M/8 per view: smallest M keeping the view's short side >= "
+                                               "resolution (render_view.h)"
+                                             : "full size"},
           {"crop", "view 0: center crop; views 1..V-1: random resized crop, see view_params"},
           {"view_scale", {o.scale_min, 1.0}},
           {"view_ratio", {3.0 / 4.0, 4.0 / 3.0}},

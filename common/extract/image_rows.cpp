@@ -82,11 +82,14 @@ ImageRows encode_image_range(const ImageInputs& inputs, int64_t begin, int64_t e
                   dopt.max_pixels = o.max_pixels;
                   const std::string path = (inputs.root / key).string();
                   item->pixels.resize(static_cast<size_t>(V * per_view));
-                  if (V == 1) {  // one view: decode only what it reads, where the format allows (render_view.h)
-                    item->views.push_back(render_view_file(
-                        path, [&](int w, int h) { return make_view(w, h, R, o.seed, key, 0, o.view_options); }, R,
-                        o.resize, item->pixels.data(), dopt));
-                  } else {  // several views of one image: decode it whole, once
+                  if (V == 1 || o.resize == ResizeMode::kFast) {
+                    // One view, or kFast: render_view_file per view, as kd-train's loader renders them (it decodes
+                    // only what the view reads; kFast's DCT scale depends on the view, render_view.h).
+                    for (int v = 0; v < V; ++v)
+                      item->views.push_back(render_view_file(
+                          path, [&](int w, int h) { return make_view(w, h, R, o.seed, key, v, o.view_options); },
+                          R, o.resize, item->pixels.data() + v * per_view, dopt));
+                  } else {  // kExact, several views of one image: decode it whole, once (bit-identical, render_view.h)
                     const RgbImage image = decode_image(path, dopt);
                     for (int v = 0; v < V; ++v) {
                       ViewParams view = make_view(image.width, image.height, R, o.seed, key, v, o.view_options);

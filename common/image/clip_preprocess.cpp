@@ -105,6 +105,54 @@ void clip_preprocess(const RgbImage& image, int resolution, ResizeMode mode, flo
   normalize_clip(crop.data(), resolution, resolution, out_chw);
 }
 
+bool clip_preprocess_fast_jpeg(const std::string& path, const SourceBoxForSize& box_for_size, int resolution,
+                               float* out_chw, uint64_t max_pixels) {
+  check_resolution(resolution);
+  PixelRect source_box;  // full-size pixels; empty: the centre crop
+  float box[4] = {0.0f, 0.0f, 0.0f, 0.0f};  // what is resized, in scaled pixels
+  int resized_w = resolution, resized_h = resolution, crop_left = 0, crop_top = 0;
+  JpegDirectOptions jo;
+  jo.max_pixels = max_pixels;
+  jo.scale_eighths = [&](int width, int height) {
+    source_box = box_for_size(width, height);
+    if (source_box.empty()) return jpeg_scale_eighths_for(width, height, resolution);
+    if (source_box.x0 < 0 || source_box.y0 < 0 || source_box.x1 > width || source_box.y1 > height)
+      throw Error("source box outside the image")
+          .expected("inside " + std::to_string(width) + "x" + std::to_string(height))
+          .got("[" + std::to_string(source_box.x0) + ", " + std::to_string(source_box.x1) + ") x [" +
+               std::to_string(source_box.y0) + ", " + std::to_string(source_box.y1) + ")")
+          .file(path);
+    return jpeg_scale_eighths_for(source_box.width(), source_box.height(), resolution);
+  };
+  jo.region = [&](const JpegDecodeInfo& d) {
+    const double f = static_cast<double>(d.scale_num) / d.scale_denom;
+    if (source_box.empty()) {  // CLIP's geometry of the full-size image; the box is the whole image, scaled
+      const ClipGeometry g = clip_geometry(d.source_width, d.source_height, resolution);
+      resized_w = g.resized_width;
+      resized_h = g.resized_height;
+      crop_left = g.crop_left;
+      crop_top = g.crop_top;
+      box[2] = static_cast<float>(d.source_width * f);
+      box[3] = static_cast<float>(d.source_height * f);
+    } else {
+      box[0] = static_cast<float>(source_box.x0 * f);
+      box[1] = static_cast<float>(source_box.y0 * f);
+      box[2] = static_cast<float>(source_box.x1 * f);
+      box[3] = static_cast<float>(source_box.y1 * f);
+    }
+    return pil_resize_source_rect(d.width, d.height, box, resized_w, resized_h, crop_left, crop_top, resolution,
+                                  resolution);
+  };
+  RgbImage block;
+  JpegDecodeInfo info;
+  if (!decode_jpeg_file(path, jo, &block, &info)) return false;
+  std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);  // [R, R, 3]
+  pil_resize_bicubic(decoded_block_view(block, info), box, resized_w, resized_h, crop_left, crop_top, resolution,
+                     resolution, crop.data());
+  normalize_clip(crop.data(), resolution, resolution, out_chw);
+  return true;
+}
+
 int fast_jpeg_shrink(int width, int height, int resolution) {
   const int short_side = std::min(width, height);
   for (int s : {8, 4, 2})
@@ -121,8 +169,7 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
   if (opt.jpeg_direct) {
     // JPEGs on the direct path: only the block the centre crop's resize reads is decoded (jpeg_decode.h's region),
     // and PIL's bicubic runs on it in the whole image's coordinates, so the pixels equal a full decode's.
-    // kExact: full size, box = the image. kFast: the smallest DCT scale M/8 keeping the short side >= resolution,
-    // with the geometry of the full-size image (the box is the source extent in scaled pixels).
+    // kExact: full size, box = the image. kFast: clip_preprocess_fast_jpeg's centre crop.
     JpegDirectOptions jo;
     jo.max_pixels = opt.max_pixels;
     RgbImage block;
@@ -134,25 +181,9 @@ void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mo
         clip_preprocess_exact(decoded_block_view(block, info), resolution, out_chw);
         return;
       }
-    } else {
-      jo.min_short_side = resolution;
-      ClipGeometry g;
-      float box[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      jo.region = [&](const JpegDecodeInfo& d) {
-        g = clip_geometry(d.source_width, d.source_height, resolution);
-        const double f = static_cast<double>(d.scale_num) / d.scale_denom;
-        box[2] = static_cast<float>(d.source_width * f);
-        box[3] = static_cast<float>(d.source_height * f);
-        return pil_resize_source_rect(d.width, d.height, box, g.resized_width, g.resized_height, g.crop_left,
-                                      g.crop_top, resolution, resolution);
-      };
-      if (decode_jpeg_file(path, jo, &block, &info)) {
-        std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);  // [R, R, 3]
-        pil_resize_bicubic(decoded_block_view(block, info), box, g.resized_width, g.resized_height, g.crop_left,
-                           g.crop_top, resolution, resolution, crop.data());
-        normalize_clip(crop.data(), resolution, resolution, out_chw);
-        return;
-      }
+    } else if (clip_preprocess_fast_jpeg(path, [](int, int) { return PixelRect{}; }, resolution, out_chw,
+                                         opt.max_pixels)) {
+      return;
     }
     opt.jpeg_direct = false;  // not a JPEG, or refused here: decode_image's direct path would refuse it too
   }

@@ -14,10 +14,11 @@
 //   The resize then runs on that block in the whole image's coordinates (RgbView's origin), so the output equals
 //   the full decode's bit for bit (tests/jpeg_region_test.cpp). Measured: about 75% of the pixels of the 159
 //   coco-mini JPEGs are decoded in kExact; entropy decoding (not skippable) keeps the saving to ~5-15% of the time.
-// kFast, from a file (clip_preprocess_file): ordinary JPEGs are decoded by libjpeg with DCT scaling M/8, the
-//   smallest M keeping the decoded short side >= res (jpeg_decode.h: 640x480 -> 4/8 = 320x240, 640x427 -> 5/8 =
-//   400x267), then resized with PIL's bicubic (pil_resize.h) using the full-size image's geometry (the box is the
-//   source extent in scaled pixels, so the crop lands where kExact's does), then the same crop and normalisation.
+// kFast, from a file (clip_preprocess_file; render_view_file for any view, which kd-extract and kd-train run): ordinary
+//   JPEGs are decoded by libjpeg with DCT scaling M/8, the smallest M keeping the decoded short side >= res
+//   (jpeg_decode.h: 640x480 -> 4/8 = 320x240, 640x427 -> 5/8 = 400x267), then resized with PIL's bicubic
+//   (pil_resize.h) using the full-size image's geometry (the box is the source extent in scaled pixels, so the crop
+//   lands where kExact's does), then the same crop and normalisation (clip_preprocess_fast_jpeg, below).
 //   Other formats and JPEGs the direct path refuses (CMYK, bad files): libvips shrink-on-load (2, 4 or 8 while the
 //   short side stays >= res) and vips_resize (kernel cubic), as clip_preprocess(kFast) does.
 // kFast, from a decoded image (clip_preprocess, render_view): vips_resize (kernel cubic) of the full image.
@@ -37,6 +38,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/image/image_decode.h"
@@ -86,6 +88,22 @@ PixelRect clip_exact_source_rect(int width, int height, int resolution);
 // options.jpeg_shrink and jpeg_min_short_side are chosen here and ignored; options.max_pixels and jpeg_direct apply.
 void clip_preprocess_file(const std::string& path, int resolution, ResizeMode mode, float* out_chw,
                           const DecodeOptions& options = {});
+
+// A source box in full-size pixels, chosen from the image's full-size width and height (called once, before any
+// pixel is decoded). An empty PixelRect stands for CLIP's centre crop.
+using SourceBoxForSize = std::function<PixelRect(int width, int height)>;
+
+// kFast from a JPEG file on the direct libjpeg path (what clip_preprocess_file(kFast) and render_view_file(kFast) run
+// for JPEGs): the smallest DCT scale M/8 keeping the short side of what is rendered (the image for the centre crop,
+// else the box) >= resolution, only the pixels the resize reads decoded (jpeg_decode.h's region), then PIL's bicubic
+// at that scale and the normalisation. The centre crop keeps the full-size image's geometry (clip_geometry; the
+// resize's box is the whole image in scaled pixels); a box is the box's edges times M/8 (float), resized to
+// resolution x resolution (the bicubic taps at its edges may read a few scaled pixels beyond it).
+// Returns false with out_chw untouched when the file is not a JPEG the direct path decodes (other formats, CMYK,
+// truncated or bad data, over max_pixels): the caller falls back to libvips. Throws kd::Error naming the file when
+// box_for_size returns a box outside the image. out_chw: [3, resolution, resolution] float32, caller-owned.
+bool clip_preprocess_fast_jpeg(const std::string& path, const SourceBoxForSize& box_for_size, int resolution,
+                               float* out_chw, uint64_t max_pixels = 0);
 
 // libvips's JPEG shrink-on-load factor for a short-side target (the fast mode's rule on the libvips fallback): the
 // largest of 8, 4, 2 keeping min(width, height) / shrink >= resolution, else 1.

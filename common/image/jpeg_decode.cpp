@@ -94,7 +94,17 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
     return false;
   }
   cinfo.out_color_space = JCS_RGB;  // grayscale is replicated into R, G, B
-  if (options.min_short_side > 0) {
+  if (options.scale_eighths) {
+    int m = 8;
+    try {
+      m = options.scale_eighths(static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height));
+    } catch (...) {
+      jpeg_destroy_decompress(&cinfo);
+      throw;
+    }
+    cinfo.scale_num = static_cast<unsigned>(std::clamp(m, 1, 8));
+    cinfo.scale_denom = 8;
+  } else if (options.min_short_side > 0) {
     cinfo.scale_num = static_cast<unsigned>(jpeg_scale_eighths_for(static_cast<int>(cinfo.image_width),
                                                                    static_cast<int>(cinfo.image_height),
                                                                    options.min_short_side));

@@ -48,6 +48,9 @@ struct JpegDirectOptions {
   // When > 0, overrides scale_num/scale_denom: the smallest M/8 (M = 1..8) whose output short side is still
   // >= min_short_side (8/8 if none is).
   int min_short_side = 0;
+  // When set, overrides all of the above: called once the header is read, with the full-size width and height;
+  // returns M (1..8) for the DCT scale M/8 (values outside 1..8 are clamped).
+  std::function<int(int width, int height)> scale_eighths;
   // libjpeg's scaled output is ceil(size * num / denom); libvips 8.14's shrink-on-load crops it to
   // max(1, floor(size * num / denom)) (the partial last row and column dropped). true: crop the same way.
   bool floor_size = false;
@@ -66,7 +69,8 @@ bool looks_like_jpeg(const void* data, size_t size);
 bool read_jpeg_file(const std::string& path, std::string* bytes);
 
 // Decodes `data` into *out (and *info when given). Returns false (out unspecified) for everything listed under
-// "Not handled" above; never throws for bad input (std::bad_alloc, and whatever options.region throws, propagate).
+// "Not handled" above; never throws for bad input (std::bad_alloc, and whatever options.scale_eighths or
+// options.region throw, propagate).
 bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out,
                         JpegDecodeInfo* info = nullptr);
 

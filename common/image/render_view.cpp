@@ -112,6 +112,18 @@ ViewParams render_view_file(const std::string& path, const ViewForSize& view_for
     }
     opt.jpeg_direct = false;  // not a JPEG, or refused here: decode_image's direct path would refuse it too
   }
+  if (mode == ResizeMode::kFast && opt.jpeg_direct) {
+    ViewParams view;
+    const SourceBoxForSize box_for_size = [&](int width, int height) {
+      view = view_for_size(width, height);
+      return is_center_view(view, width, height, resolution) ? PixelRect{} : view_box(view, width, height);
+    };
+    if (clip_preprocess_fast_jpeg(path, box_for_size, resolution, out_chw, opt.max_pixels)) {
+      if (view.flip) flip_chw(out_chw, resolution);
+      return view;
+    }
+    opt.jpeg_direct = false;
+  }
   const RgbImage image = decode_image(path, opt);
   const ViewParams view = view_for_size(image.width, image.height);
   render_view(image, view, resolution, mode, out_chw);

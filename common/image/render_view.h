@@ -9,12 +9,18 @@
 //     res x res with PIL's bicubic (pil_resize.h), so the filter sees no pixels outside the box. The
 //     RandomResizedCrop views make_view draws already have integer boxes.
 //   - flip mirrors the resized res x res result left-right (like RandomHorizontalFlip after RandomResizedCrop).
-// kFast: the same boxes, resized with libvips (vips_resize.h); view 0 uses clip_preprocess's fast path.
+// kFast: the same boxes. From a decoded image (render_view): resized with libvips (vips_resize.h); view 0 uses
+// clip_preprocess's fast path. From a JPEG file (render_view_file, JPEGs on the direct libjpeg path):
+// clip_preprocess_fast_jpeg, a DCT-scaled decode of only what the view reads + PIL's bicubic at that scale, chosen
+// per view (the smallest M/8 keeping the box's short side >= res); view 0 then equals clip_preprocess_file(kFast).
+// The two kFast routes give different pixels, so a kFast cache's views must always be rendered from the file:
+// kd-extract and kd-train's loader both call render_view_file (kd-extract once per view in kFast mode).
 //
-// render_view_file decodes and renders in one go and, in kExact mode for JPEGs on the direct libjpeg path, decodes
+// render_view_file decodes and renders in one go. In kExact mode, for JPEGs on the direct libjpeg path, it decodes
 // only the pixels the view reads (jpeg_decode.h's region: the centre crop's resize taps for view 0, the box for any
-// other view); the result equals decode_image + render_view bit for bit (tests/render_view_file_test.cpp). kFast
-// and every other file: decode_image + render_view.
+// other view); the result equals decode_image + render_view bit for bit (tests/render_view_file_test.cpp). In kFast
+// mode JPEGs go through clip_preprocess_fast_jpeg (above). Every other file, and JPEGs the direct path refuses:
+// decode_image + render_view.
 #pragma once
 
 #include <functional>
