@@ -21,8 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using kd::test::jpegs_in;
-
 // Max |a - b| over the bytes, with where (pixel x, y, channel) the first maximum is; -1 if the sizes differ.
 int max_abs_diff(const kd::RgbImage& a, const kd::RgbImage& b, std::string* where) {
   if (a.width != b.width || a.height != b.height || a.rgb.size() != b.rgb.size()) {
@@ -60,9 +58,7 @@ vips::VImage gradient(int w, int h, int bands) {
 // hence floor_size).
 TEST(JpegDecode, DirectEqualsLibvipsOnEveryCocoMiniJpeg) {
   KD_REQUIRE_SHARED(shared);
-  std::vector<std::string> files = jpegs_in(shared / "data" / "coco-mini" / "image");
-  const std::vector<std::string> val = jpegs_in(shared / "data" / "coco-mini" / "COCO" / "val2017");
-  files.insert(files.end(), val.begin(), val.end());
+  const std::vector<std::string> files = kd::test::coco_mini_jpegs(shared);
   ASSERT_GE(files.size(), 100u);
   int worst = 0;
   std::string worst_where = "none";

@@ -25,14 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Every JPEG of coco-mini: the training images, then val2017.
-std::vector<std::string> coco_mini_jpegs(const fs::path& shared) {
-  std::vector<std::string> files = kd::test::jpegs_in(shared / "data" / "coco-mini" / "image");
-  const std::vector<std::string> val = kd::test::jpegs_in(shared / "data" / "coco-mini" / "COCO" / "val2017");
-  files.insert(files.end(), val.begin(), val.end());
-  return files;
-}
-
 // The worst difference seen over a test, and where.
 struct Worst {
   int diff = 0;
@@ -203,7 +195,7 @@ std::string encode_jpeg(int w, int h, int components, int h_samp, int v_samp, in
 // decode's inside the rectangle the resize reads, and clip_preprocess_file's output is unchanged.
 TEST(JpegRegion, CocoMiniRegionEqualsFullDecodeAndClipOutputUnchanged) {
   KD_REQUIRE_SHARED(shared);
-  const std::vector<std::string> files = coco_mini_jpegs(shared);
+  const std::vector<std::string> files = kd::test::coco_mini_jpegs(shared);
   ASSERT_GE(files.size(), 150u);
   Worst worst;
   double clip_worst = 0;

@@ -67,9 +67,7 @@ void expect_same_as_full_decode(const std::string& path, const kd::ViewForSize& 
 
 TEST(RenderViewFile, CocoMiniViewsEqualFullDecode) {
   KD_REQUIRE_SHARED(shared);
-  std::vector<std::string> files = kd::test::jpegs_in(shared / "data" / "coco-mini" / "image");
-  const std::vector<std::string> val = kd::test::jpegs_in(shared / "data" / "coco-mini" / "COCO" / "val2017");
-  files.insert(files.end(), val.begin(), val.end());
+  const std::vector<std::string> files = kd::test::coco_mini_jpegs(shared);
   ASSERT_EQ(files.size(), 159u);
   kd::ViewOptions wide;  // torchvision's ImageNet range: small boxes anywhere in the image
   wide.scale_min = 0.08f;
@@ -98,9 +96,7 @@ TEST(RenderViewFile, CocoMiniViewsEqualFullDecode) {
 // worst view's mean 0.10 (a finely textured image at 4/8), max |d| 1.05; bounds 0.04, 0.15 and 2.
 TEST(RenderViewFile, FastViewsAreDctScaledDecodesOfTheirBox) {
   KD_REQUIRE_SHARED(shared);
-  std::vector<std::string> files = kd::test::jpegs_in(shared / "data" / "coco-mini" / "image");
-  const std::vector<std::string> val = kd::test::jpegs_in(shared / "data" / "coco-mini" / "COCO" / "val2017");
-  files.insert(files.end(), val.begin(), val.end());
+  const std::vector<std::string> files = kd::test::coco_mini_jpegs(shared);
   ASSERT_EQ(files.size(), 159u);
   kd::ViewOptions wide;
   wide.scale_min = 0.08f;

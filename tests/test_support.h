@@ -57,6 +57,14 @@ inline std::vector<std::string> jpegs_in(const std::filesystem::path& dir) {
   return files;
 }
 
+// Every JPEG of coco-mini (shared/data/coco-mini): the training images, then val2017 (159 files).
+inline std::vector<std::string> coco_mini_jpegs(const std::filesystem::path& shared) {
+  std::vector<std::string> files = jpegs_in(shared / "data" / "coco-mini" / "image");
+  const std::vector<std::string> val = jpegs_in(shared / "data" / "coco-mini" / "COCO" / "val2017");
+  files.insert(files.end(), val.begin(), val.end());
+  return files;
+}
+
 // The kd::Error thrown by `f`, or fails the test (and returns a placeholder error).
 template <class F>
 kd::Error error_of(F&& f) {
