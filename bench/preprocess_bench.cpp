@@ -45,7 +45,8 @@ int main(int argc, char** argv) {
   double min_seconds = 3;
   int resolution = kd::kClipResolution;
   app.add_option("--images", images, "folder of images")->required();
-  app.add_option("--mode", mode, "exact, fast, view-exact, view-fast, shrink-exact, decode, decode-fast or decode-eighth")
+  app.add_option("--mode", mode,
+                 "exact, fast, view-exact, view-fast, shrink-exact, decode, decode-fast or decode-eighth")
       ->check(CLI::IsMember({"exact", "fast", "view-exact", "view-fast", "shrink-exact", "decode", "decode-fast",
                              "decode-eighth"}))
       ->capture_default_str();

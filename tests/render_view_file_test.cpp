@@ -215,6 +215,14 @@ TEST(RenderViewFile, FallbackFormatsAndBadViews) {
       });
       EXPECT_NE(std::string(e.what()).find("not finite"), std::string::npos) << path << ": " << e.what();
     }
+  // clip_preprocess_fast_jpeg refuses a box reaching outside the image, naming the file (render_view_file clamps
+  // its boxes inside, so only a direct caller can ask for one).
+  const kd::Error outside = kd::test::error_of([&] {
+    kd::clip_preprocess_fast_jpeg(
+        jpg, [](int w, int h) { return kd::PixelRect{0, 0, w + 1, h}; }, kRes, out.data());
+  });
+  EXPECT_EQ(outside.file_name(), jpg);
+  EXPECT_NE(std::string(outside.what()).find("outside the image"), std::string::npos) << outside.what();
   // A file that is not there: decode_image's error, naming it.
   const std::string missing = (dir / "missing.jpg").string();
   const kd::Error e = kd::test::error_of([&] {
