@@ -262,8 +262,9 @@ table("Decode + CLIP preprocessing, one thread, images/s",
       "exact and fast = render_view_file of view 0 (the centre crop) in that mode, what kd-extract and kd-train's "
       "loader run per image (the same code as clip_preprocess_file): exact is PIL-identical and decodes only the "
       "pixels the centre crop reads; fast decodes those at libjpeg's DCT scale M/8 + PIL bicubic. "
-      "decode = decode_image alone (full-size exact decode, no resize: the bound on exact); 1/8-scale decode = libjpeg with DCT scaling 1/8, almost only Huffman decoding, which any decoder of "
-      "these files must do in full (none has restart markers): the bound on fast. "
+      "decode = decode_image alone (full-size exact decode, no resize: the bound on exact); 1/8-scale decode = "
+      "libjpeg with DCT scaling 1/8, almost only Huffman decoding, which any decoder of these files must do in full "
+      "(none has restart markers): the bound on fast. "
       "Python, bench/preprocess_ref.py: OpenAI = OpenAI's own transform as clip.load returns it (PIL open, "
       "torchvision Resize BICUBIC + CenterCrop + convert RGB + ToTensor + Normalize; Debian python3-torchvision); "
       "PIL + numpy = the same pixels, numpy for /255 and the normalisation. The goals are stated against "
@@ -322,7 +323,8 @@ table("Training throughput: seed image student (ViT width 576, 6 layers, 24 head
       "image_dataset --batch_size 32 --max_steps $((ITERS + 1)) --threads $THREADS --precision 32|bf16\` on caches "
       "kd-extract made from the random ViT-B/32 teacher (coco-mini, 80 images: 2 steps per epoch, the first step of an "
       "epoch waits for its decode); samples_per_s from RUN/metrics.jsonl, step 1 skipped as warm-up, best step (mean "
-      "in the note below). Each kd step decodes + renders its images (libvips), then forward + backward + AdamW. "
+      "in the note below). Each kd step decodes + renders its images (render_view_file: libjpeg for "
+      "JPEGs, in the cache's resize mode), then forward + backward + AdamW. "
       "Python: bench/train_ref.py; online = PIL decode + preprocess + ViT-B/32 teacher under no_grad every step (the "
       "seed without a cache), fp32, best of 2 timed steps; cached = random inputs and targets (no decode, no teacher).",
       [("kd fp32 vs Python online", best("train", "kd-32", "kd"), online, 2.5),
