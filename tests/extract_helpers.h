@@ -4,9 +4,11 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "common/util/atomic_file.h"
 #include "tests/test_support.h"
 
 namespace kd::test {
@@ -25,6 +27,23 @@ inline CommandResult run_command(const std::string& cmd) {
   while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
   int st = pclose(pipe);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+struct StreamsResult {
+  int status = -1;  // exit status, or -1 when it did not exit normally
+  std::string out, err;
+};
+
+// Runs `cmd` with stdout and stderr captured apart (in files under `scratch`).
+inline StreamsResult run_command_streams(const std::string& cmd, const std::filesystem::path& scratch) {
+  const std::filesystem::path out = scratch / "stdout.txt", err = scratch / "stderr.txt";
+  const std::string full = "(" + cmd + ") > '" + out.string() + "' 2> '" + err.string() + "' < /dev/null";
+  StreamsResult r;
+  const int st = std::system(full.c_str());
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.out = kd::read_file(out);
+  r.err = kd::read_file(err);
   return r;
 }
 

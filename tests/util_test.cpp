@@ -4,6 +4,7 @@
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
+#include "common/util/splitmix64.h"
 #include "tests/test_support.h"
 
 TEST(Sha256, KnownVectors) {
@@ -27,4 +28,20 @@ TEST(AtomicFile, MissingFileNamesIt) {
   } catch (const kd::Error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/kd-file"), std::string::npos);
   }
+}
+
+TEST(SplitMix64, MatchesTheReferenceSequence) {
+  // Vigna's splitmix64.c seeded with 1234567: 6457827717110365317, 3203168211198807973, 9817491932198370423.
+  uint64_t state = 1234567;
+  EXPECT_EQ(kd::splitmix64_next(state), 6457827717110365317ull);
+  EXPECT_EQ(kd::splitmix64_next(state), 3203168211198807973ull);
+  EXPECT_EQ(kd::splitmix64_next(state), 9817491932198370423ull);
+  EXPECT_EQ(kd::unit_interval(~0ull), 1.0 - 1.0 / 9007199254740992.0);
+}
+
+TEST(Sha256, IncrementalEqualsOneShot) {
+  kd::Sha256 h;
+  h.update("a");
+  h.update(std::string_view("bc"));
+  EXPECT_EQ(h.hex(), kd::sha256_hex("abc"));
 }

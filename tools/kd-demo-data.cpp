@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   o.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string out;
   CLI::App app{"Write the offline demo's data: procedural shape images drawn with libvips, template captions (COCO JSON "
-               "and CC TSV) and a CLIP-format BPE vocabulary learned from them, in the seed data layout."};
+               "and CC TSV) and a CLIP-format BPE vocabulary learned from them, in the seed data layout.", "kd-demo-data"};
   app.option_defaults()->always_capture_default();
   app.add_option("--out", out, "output folder (the data dir: image/, COCO/, CC/, vocab/)")->required();
   app.add_option("--train", o.n_train, "training images (DIR/image)")->check(CLI::PositiveNumber);
@@ -24,11 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "drawing threads")->check(CLI::PositiveNumber);
   bool quiet = false;
   app.add_flag("--quiet", quiet, "no progress lines");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
   o.out_dir = out;
   o.progress = !quiet;
   return kd::run_tool("kd-demo-data", [&] {

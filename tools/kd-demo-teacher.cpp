@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   std::string data_dir, out_dir;
   int64_t image_size = o.config.vision.image_size;
   CLI::App app{"Train the offline demo's small CLIP teacher (symmetric InfoNCE, AdamW) on kd-demo-data output; save "
-               "it as a Hugging Face folder with its vocabulary; print val R@1/5/10 against chance."};
+               "it as a Hugging Face folder with its vocabulary; print val R@1/5/10 against chance.", "kd-demo-teacher"};
   app.option_defaults()->always_capture_default();
   app.add_option("--data-dir", data_dir, "kd-demo-data output folder")->required();
   app.add_option("--out", out_dir, "teacher folder to write (HF layout + vocab.json/merges.txt + teacher-report.json)")
@@ -37,11 +37,7 @@ int main(int argc, char** argv) {
   app.add_option("--logit-scale-lr-factor", o.logit_scale_lr_factor, "logit scale learning rate / --lr");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "no progress lines");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
   o.data_dir = data_dir;
   o.out_dir = out_dir;
   o.config.vision.image_size = image_size;

@@ -29,12 +29,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool quiet = false;
   app.add_flag("--quiet", quiet, "no progress lines on stderr");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);  // help to stdout, usage errors to stderr
-    return e.get_exit_code() == 0 ? 0 : 2;
-  }
+  if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
   return kd::run_tool("kd-eval", [&] {
     if (threads > 0) at::set_num_threads(threads);
     o.val_cache = val_cache;

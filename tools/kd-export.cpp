@@ -20,12 +20,7 @@ int main(int argc, char** argv) {
   app.add_option("--teacher", teacher, "take the logit scale from this teacher instead of --logit-scale");
   app.add_option("--tokenizer", tokenizer,
                  "BPE .gz or folder with vocab.json + merges.txt (hf text exports; default: the text student's own)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);  // help to stdout, usage errors to stderr
-    return e.get_exit_code() == 0 ? 0 : 2;
-  }
+  if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
   return kd::run_tool("kd-export", [&] {
     kd::ExportOptions o;
     o.image_student = image;

@@ -72,11 +72,7 @@ int main(int argc, char** argv) {
   add_images(vc, val);
   vc->add_option("--captions", val.captions, "COCO captions JSON (captions_val2017.json)");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
   kd::ExtractOptions& chosen = ic->parsed() ? image : tc->parsed() ? text : val;
   return kd::run_tool("kd-extract", [&] {
     kd::ExtractSummary s = kd::run_extract(kd::resolve_extract_options(chosen));

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add->add_option("--threads", o.threads, "intra-op threads per process (0: default)")->capture_default_str();
   add->add_flag("--quiet", o.quiet, "no progress on stderr");
-  CLI11_PARSE(app, argc, argv);
+  if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
 
   return kd::run_tool("kd-train", [&] {
     o.data_dir = data_dir;

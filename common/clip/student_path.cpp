@@ -20,4 +20,14 @@ std::filesystem::path resolve_student_path(const std::filesystem::path& path) {
   throw Error("student not found").file(path.string());
 }
 
+LoadedClip load_student_tower(const std::filesystem::path& given, bool vision, const std::string& role,
+                              const std::string& other_flag) {
+  const std::filesystem::path path = resolve_student_path(given);
+  LoadedClip loaded = load_clip(path);
+  if (!(vision ? loaded.model.config.has_vision : loaded.model.config.has_text))
+    throw Error(role + " has no " + (vision ? "vision" : "text") + " tower").file(path.string())
+        .hint("pass it as " + other_flag);
+  return loaded;
+}
+
 }  // namespace kd

@@ -1,10 +1,12 @@
-// The demo's random numbers: a small, explicit, portable generator (SplitMix64) so that generated data is identical
-// for a seed on every machine and in every thread layout (std:: distributions are implementation-defined).
+// The demo's random numbers: kd's SplitMix64 (common/util/splitmix64.h) with the draws the demo needs, so that
+// generated data is identical for a seed on every machine and in every thread layout.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "common/util/splitmix64.h"
 
 namespace kd::demo {
 
@@ -16,18 +18,13 @@ class DemoRng {
   static DemoRng for_item(uint64_t seed, uint64_t stream, uint64_t index) {
     DemoRng mixer(seed ^ (stream * 0xD1B54A32D192ED03ull));
     const uint64_t a = mixer.next_u64();
-    DemoRng mixer2(a ^ (index * 0x9E3779B97F4A7C15ull) ^ 0x5851F42D4C957F2Dull);
+    DemoRng mixer2(a ^ (index * kSplitMixGamma) ^ 0x5851F42D4C957F2Dull);
     return DemoRng(mixer2.next_u64());
   }
 
-  uint64_t next_u64() {  // SplitMix64
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  uint64_t next_u64() { return splitmix64_next(state_); }
   // Uniform in [0, 1), 53 bits.
-  double uniform() { return static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0); }
+  double uniform() { return unit_interval(next_u64()); }
   // Uniform in [lo, hi], inclusive (lo <= hi).
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   // Uniform integer in [0, n), n >= 1.

@@ -13,16 +13,10 @@
 #include "common/cache/shard_reader.h"
 #include "common/image/render_view.h"
 #include "common/util/error.h"
+#include "common/util/splitmix64.h"
 
 namespace kd {
 namespace {
-
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 at::Tensor to_tensor(cache::ArrayF32&& a) {
   return at::from_blob(a.data.data(), a.shape, at::kFloat).clone();
@@ -108,8 +102,8 @@ TrainingBatch StudentDataset::load(const std::vector<int64_t>& rows, int64_t epo
   const int64_t B = static_cast<int64_t>(rows.size());
   std::vector<int64_t> view(B, 0);
   for (int64_t i = 0; i < B; ++i) {
-    uint64_t s = seed * 0x9E3779B97F4A7C15ULL ^ (static_cast<uint64_t>(epoch) << 32) ^ static_cast<uint64_t>(rows[i]);
-    view[i] = views_ > 1 ? static_cast<int64_t>(splitmix64(s) % static_cast<uint64_t>(views_)) : 0;
+    uint64_t s = seed * kSplitMixGamma ^ (static_cast<uint64_t>(epoch) << 32) ^ static_cast<uint64_t>(rows[i]);
+    view[i] = views_ > 1 ? static_cast<int64_t>(splitmix64_next(s) % static_cast<uint64_t>(views_)) : 0;
   }
   at::Tensor idx = at::tensor(rows, at::kLong), vidx = at::tensor(view, at::kLong);
   TrainingBatch b;
@@ -142,7 +136,7 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
   for (int64_t i = 0; i < n; ++i) order[i] = i;
   uint64_t state = seed ^ (0xD1B54A32D192ED03ULL * static_cast<uint64_t>(epoch + 1));
   for (int64_t i = n - 1; i > 0; --i) {
-    const int64_t j = static_cast<int64_t>(splitmix64(state) % static_cast<uint64_t>(i + 1));
+    const int64_t j = static_cast<int64_t>(splitmix64_next(state) % static_cast<uint64_t>(i + 1));
     std::swap(order[i], order[j]);
   }
   return order;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/util/error.h"
+#include "common/util/error_kinds.h"
 
 namespace kd {
 
@@ -53,7 +54,9 @@ TrainOptions resolve_train_options(TrainOptions o) {
     if (o.val_cache.empty() && std::filesystem::exists(o.data_dir / "cache" / "val" / "index.json"))
       o.val_cache = o.data_dir / "cache" / "val";
   }
-  if (o.cache.empty()) throw Error("no training cache").key("--cache").hint("pass --data_dir DATA or --cache DIR");
+  if (o.cache.empty())
+    throw UsageError(
+        Error("no training cache").key("--cache").hint("pass --data_dir DATA, --cache DIR or --resume RUN"));
   if (!std::filesystem::exists(o.cache / "index.json"))
     throw Error("training cache not found (run kd-extract first)").file((o.cache / "index.json").string());
   if (o.precision == "16-mixed") o.precision = "16";

@@ -4,6 +4,7 @@
 #include "common/clip/clip_checkpoint.h"
 #include "common/clip/strict_fp32.h"
 #include "common/clip/student_path.h"
+#include "common/util/device_name.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
 
@@ -29,11 +30,7 @@ nlohmann::json text_json(const ClipConfig& c) {
 }
 
 LoadedClip load_tower(const std::filesystem::path& given, bool vision, int64_t embed_dim, const std::string& role) {
-  LoadedClip loaded = load_clip(resolve_student_path(given));
-  const bool has = vision ? loaded.model.config.has_vision : loaded.model.config.has_text;
-  if (!has)
-    throw Error(role + " has no " + (vision ? "vision" : "text") + " tower").file(given.string())
-        .hint(vision ? "pass it as --text-student" : "pass it as --image-student");
+  LoadedClip loaded = load_student_tower(given, vision, role, vision ? "--text-student" : "--image-student");
   if (loaded.model.config.embed_dim != embed_dim)
     throw Error(role + " embeds into another width than the val cache's teacher").file(given.string())
         .key("embed_dim").expected(std::to_string(embed_dim)).got(std::to_string(loaded.model.config.embed_dim));
@@ -52,14 +49,6 @@ std::vector<double> ratio(const std::vector<double>& a, const std::vector<double
 }
 
 }  // namespace
-
-torch::Device parse_device(const std::string& name) {
-  try {
-    return torch::Device(name);
-  } catch (const c10::Error&) {
-    throw Error("not a device").key("--device").expected("cpu, cuda or cuda:N").got(name);
-  }
-}
 
 std::vector<PairingResult> score_pairings(const ValCache& cache, const torch::Tensor& student_image_embeds,
                                           const torch::Tensor& student_text_embeds, const std::vector<int64_t>& ks,

@@ -25,9 +25,6 @@ struct EvalOptions {
   bool progress = true;                 // progress lines on stderr
 };
 
-// "cpu", "cuda", "cuda:1" -> a device; kd::Error otherwise.
-torch::Device parse_device(const std::string& name);
-
 // Runs everything; needs at least one student. Throws kd::Error for an unreadable cache or student, a student whose
 // embedding width differs from the cache's, or a teacher that is not the cache's.
 EvalReport evaluate_students(const EvalOptions& options);

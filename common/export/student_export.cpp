@@ -17,12 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 ClipModel load_tower(const fs::path& given, bool vision) {
-  const fs::path path = resolve_student_path(given);
-  LoadedClip loaded = load_clip(path);
-  const bool has = vision ? loaded.model.config.has_vision : loaded.model.config.has_text;
-  if (!has)
-    throw Error(std::string("student has no ") + (vision ? "vision" : "text") + " tower").file(path.string())
-        .hint(vision ? "pass it as --text" : "pass it as --image");
+  LoadedClip loaded = load_student_tower(given, vision, "student", vision ? "--text" : "--image");
   const bool both = loaded.model.config.has_vision && loaded.model.config.has_text;
   return both ? single_tower(loaded.model, vision) : std::move(loaded.model);
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/util/error.h"
+#include "common/util/error_kinds.h"
 
 namespace kd {
 namespace {
@@ -54,38 +55,44 @@ ExtractOptions resolve_extract_options(ExtractOptions o) {
   }
   if (o.shard_index < 0) o.shard_index = 0;
 
-  if (o.teacher.empty()) throw Error("no teacher given").key("--teacher");
-  if (o.out.empty()) throw Error("no output folder given").key("--out").hint("or pass --data-dir");
+  if (o.teacher.empty()) throw UsageError(Error("no teacher given").key("--teacher"));
+  if (o.out.empty()) throw UsageError(Error("no output folder given").key("--out").hint("or pass --data-dir"));
   if ((o.kind == ExtractKind::kImage || o.kind == ExtractKind::kVal) && o.images.empty())
-    throw Error("no images given").key("--images").hint("or pass --data-dir");
-  if (o.kind != ExtractKind::kImage && o.captions.empty()) throw Error("no caption files given").key("--captions");
+    throw UsageError(Error("no images given").key("--images").hint("or pass --data-dir"));
+  if (o.kind != ExtractKind::kImage && o.captions.empty())
+    throw UsageError(Error("no caption files given").key("--captions"));
   if (o.kind == ExtractKind::kVal && o.captions.size() != 1)
-    throw Error("val takes exactly one COCO captions JSON").key("--captions").got(std::to_string(o.captions.size()));
+    throw UsageError(Error("val takes exactly one COCO captions JSON").key("--captions")
+        .got(std::to_string(o.captions.size())));
   auto one_of = [](const std::string& v, std::initializer_list<const char*> allowed, const char* key) {
     std::string list;
     for (const char* a : allowed) {
       if (v == a) return;
       list += (list.empty() ? "" : "|") + std::string(a);
     }
-    throw Error("invalid value").key(key).expected(list).got(v);
+    throw UsageError(Error("invalid value").key(key).expected(list).got(v));
   };
   one_of(o.precision, {"fp32", "fp16", "bf16"}, "--precision");
   one_of(o.dtype, {"fp16", "fp32"}, "--dtype");
   one_of(o.resize, {"exact", "fast"}, "--resize");
   one_of(o.caption_format, {"auto", "coco", "cc", "lines"}, "--format");
-  if (o.batch <= 0) throw Error("must be positive").key("--batch").got(std::to_string(o.batch));
-  if (o.shard_size <= 0) throw Error("must be positive").key("--shard-size").got(std::to_string(o.shard_size));
+  if (o.batch <= 0) throw UsageError(Error("must be positive").key("--batch").got(std::to_string(o.batch)));
+  if (o.shard_size <= 0)
+    throw UsageError(Error("must be positive").key("--shard-size").got(std::to_string(o.shard_size)));
   if (o.views < 1 || (o.kind != ExtractKind::kImage && o.views != 1))
-    throw Error("views must be >= 1, and 1 for text and val caches").key("--views").got(std::to_string(o.views));
-  if (!(o.aug_prob >= 0 && o.aug_prob <= 1)) throw Error("must be in [0, 1]").key("--aug-prob").got(std::to_string(o.aug_prob));
-  if (!(o.scale_min > 0 && o.scale_min <= 1)) throw Error("must be in (0, 1]").key("--scale-min").got(std::to_string(o.scale_min));
-  if (o.topk <= 0) throw Error("must be positive").key("--topk").got(std::to_string(o.topk));
+    throw UsageError(Error("views must be >= 1, and 1 for text and val caches").key("--views")
+        .got(std::to_string(o.views)));
+  if (!(o.aug_prob >= 0 && o.aug_prob <= 1))
+    throw UsageError(Error("must be in [0, 1]").key("--aug-prob").got(std::to_string(o.aug_prob)));
+  if (!(o.scale_min > 0 && o.scale_min <= 1))
+    throw UsageError(Error("must be in (0, 1]").key("--scale-min").got(std::to_string(o.scale_min)));
+  if (o.topk <= 0) throw UsageError(Error("must be positive").key("--topk").got(std::to_string(o.topk)));
   if (o.shard_index >= o.num_shards)
-    throw Error("worker index out of range").key("--shard-index")
-        .expected("< " + std::to_string(o.num_shards)).got(std::to_string(o.shard_index));
+    throw UsageError(Error("worker index out of range").key("--shard-index")
+        .expected("< " + std::to_string(o.num_shards)).got(std::to_string(o.shard_index)));
   if (o.precision == "fp16" && o.device.rfind("cuda", 0) != 0)
-    throw Error("fp16 teacher compute needs a CUDA device").key("--precision").got("fp16 on " + o.device)
-        .hint("use --precision bf16 or fp32 on CPU");
+    throw UsageError(Error("fp16 teacher compute needs a CUDA device").key("--precision").got("fp16 on " + o.device)
+        .hint("use --precision bf16 or fp32 on CPU"));
   return o;
 }
 

@@ -6,6 +6,7 @@
 
 #include "common/clip/clip_checkpoint.h"
 #include "common/clip/strict_fp32.h"
+#include "common/util/device_name.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
 
@@ -16,14 +17,6 @@ at::ScalarType dtype_for(const std::string& precision) {
   if (precision == "fp16") return at::kHalf;
   if (precision == "bf16") return at::kBFloat16;
   return at::kFloat;
-}
-
-at::Device parse_device(const std::string& device) {
-  try {
-    return at::Device(device);
-  } catch (const c10::Error&) {
-    throw Error("not a device").key("--device").expected("cpu, cuda or cuda:N").got(device);
-  }
 }
 
 }  // namespace

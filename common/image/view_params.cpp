@@ -6,15 +6,10 @@
 
 #include "common/image/clip_preprocess.h"
 #include "common/util/error.h"
+#include "common/util/splitmix64.h"
 
 namespace kd {
 namespace {
-
-uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 uint64_t fnv1a64(const std::string& s) {
   uint64_t h = 0xCBF29CE484222325ull;
@@ -36,21 +31,15 @@ void check_size(int width, int height) {
 }  // namespace
 
 ViewRng::ViewRng(uint64_t seed, const std::string& key, int view_index) {
-  uint64_t s = mix64(seed + 0x9E3779B97F4A7C15ull);
-  s = mix64(s ^ fnv1a64(key));
-  s = mix64(s ^ (static_cast<uint64_t>(static_cast<uint32_t>(view_index)) * 0xD1B54A32D192ED03ull));
+  uint64_t s = splitmix64_mix(seed + kSplitMixGamma);
+  s = splitmix64_mix(s ^ fnv1a64(key));
+  s = splitmix64_mix(s ^ (static_cast<uint64_t>(static_cast<uint32_t>(view_index)) * 0xD1B54A32D192ED03ull));
   state_ = s;
 }
 
-uint64_t ViewRng::next_u64() {
-  state_ += 0x9E3779B97F4A7C15ull;
-  return mix64(state_);
-}
+uint64_t ViewRng::next_u64() { return splitmix64_next(state_); }
 
-double ViewRng::uniform(double lo, double hi) {
-  const double u = static_cast<double>(next_u64() >> 11) * (1.0 / 9007199254740992.0);  // [0, 1), 53 bits
-  return lo + (hi - lo) * u;
-}
+double ViewRng::uniform(double lo, double hi) { return lo + (hi - lo) * unit_interval(next_u64()); }
 
 int64_t ViewRng::randint(int64_t n) {
   const int64_t v = static_cast<int64_t>(uniform(0.0, static_cast<double>(n)));

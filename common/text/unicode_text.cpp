@@ -117,13 +117,17 @@ std::u32string decode_utf8_replace(std::string_view bytes, size_t* n_replaced) {
 
 bool is_valid_utf8(std::string_view bytes) {
   for (size_t i = 0; i < bytes.size();) {
-    char32_t cp;
-    size_t subpart;
-    const size_t n = next_sequence(bytes, i, &cp, &subpart);
+    const size_t n = utf8_sequence_length(bytes, i);
     if (!n) return false;
     i += n;
   }
   return true;
+}
+
+size_t utf8_sequence_length(std::string_view bytes, size_t i) {
+  char32_t cp;
+  size_t subpart;
+  return next_sequence(bytes, i, &cp, &subpart);
 }
 
 void append_utf8(std::string& out, char32_t cp) {
@@ -154,10 +158,6 @@ std::string encode_utf8(std::u32string_view text) {
 
 std::u32string nfc(std::u32string_view text) {
   return normalize(text, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-}
-
-std::u32string nfkc(std::u32string_view text) {
-  return normalize(text, UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
 }
 
 std::u32string python_lower(std::u32string_view text) {

@@ -1,8 +1,8 @@
 // Unicode helpers with Python str semantics for text cleaning: UTF-8 decoding as bytes.decode('utf-8', 'replace'),
-// NFC/NFKC, str.lower(), and the character classes of the CLIP split regex.
+// NFC, str.lower(), and the character classes of the CLIP split regex.
 //
 // Why utf8proc and not ICU: utf8proc is a small C library (one header, ~400 KB) that has exactly what the tokenizer
-// needs — general categories, simple case mappings and NFC/NFKC — while ICU is ~30 MB of C++ with its own data files,
+// needs — general categories, simple case mappings and NFC — while ICU is ~30 MB of C++ with its own data files,
 // locales and string types that nothing else in kd needs.
 #pragma once
 
@@ -20,13 +20,15 @@ std::u32string decode_utf8_replace(std::string_view bytes, size_t* n_replaced = 
 // True when `bytes` is well-formed UTF-8 (decode_utf8_replace would replace nothing).
 bool is_valid_utf8(std::string_view bytes);
 
+// Length (1..4) of the well-formed UTF-8 sequence that starts at bytes[i] (i < size), or 0 when none starts there.
+size_t utf8_sequence_length(std::string_view bytes, size_t i);
+
 // Encodes code points as UTF-8 (code points must be scalar values; others are written as U+FFFD).
 std::string encode_utf8(std::u32string_view text);
 void append_utf8(std::string& out, char32_t cp);
 
-// unicodedata.normalize('NFC' / 'NFKC', text) (utf8proc's Unicode version).
+// unicodedata.normalize('NFC', text) (utf8proc's Unicode version).
 std::u32string nfc(std::u32string_view text);
-std::u32string nfkc(std::u32string_view text);
 
 // Python str.lower(): full lowercase mapping (U+0130 -> "i\u0307") and the Final_Sigma rule (Σ -> ς at the end of a
 // word); every other code point takes its simple lowercase mapping.
