@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstring>
 #include <fstream>
 
 #include "common/clip/tensor_io.h"
@@ -184,6 +185,31 @@ TEST(RunCheckpoint, BadFilesNameFileAndKey) {
     auto e = error_of([&] { kd::load_run_checkpoint(good, r.named(), *r.opt, {{"shuffle", g}}); });
     EXPECT_EQ(e.key_name(), "rng.shuffle") << e.what();
   }
+}
+
+TEST(RunCheckpoint, FlippedWeightByteIsRefusedNamingTheFile) {
+  kd::test::TempDir dir("kd-ckpt");
+  TinyRun run(1, 2);
+  run.train(2);
+  const fs::path file = dir / "checkpoints" / "last.ckpt";
+  run.save(file);
+  // Flip one byte in the middle of model.weight's data (offsets from the header, counted after it).
+  std::string bytes = kd::read_file(file);
+  uint64_t header_len = 0;
+  std::memcpy(&header_len, bytes.data(), 8);
+  const auto header = nlohmann::json::parse(bytes.substr(8, header_len));
+  const auto offsets = header.at("model.weight").at("data_offsets");
+  const size_t at = 8 + header_len + (offsets[0].get<size_t>() + offsets[1].get<size_t>()) / 2;
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x01);
+  std::ofstream(file, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+
+  TinyRun other(3, 4);
+  const torch::Tensor before = other.lin->weight.clone();
+  auto e = error_of([&] { other.load(file); });
+  EXPECT_EQ(e.file_name(), file.string()) << e.what();
+  EXPECT_EQ(e.key_name(), "kd_checkpoint.tensors_sha256") << e.what();
+  EXPECT_NE(std::string(e.what()).find("damaged"), std::string::npos) << e.what();
+  EXPECT_TRUE(torch::equal(before, other.lin->weight)) << "nothing is loaded from a damaged file";
 }
 
 TEST(RunCheckpoint, KeepBestK) {

@@ -15,6 +15,7 @@
 #include "common/clip/tensor_io.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
+#include "common/util/sha256.h"
 
 namespace kd {
 namespace {
@@ -25,6 +26,44 @@ using torch::optim::AdamWParamState;
 namespace fs = std::filesystem;
 
 constexpr const char* kMetaKey = "kd_checkpoint";
+constexpr const char* kChecksumKey = "tensors_sha256";
+
+// One tensor's share of the checksum: name, dtype, shape and the little-endian bytes as the file holds them.
+void hash_tensor(Sha256& h, const std::string& name, const std::string& dtype, const std::vector<int64_t>& shape,
+                 const void* data, size_t n_bytes) {
+  h.update(name + '\0' + dtype + ' ' + shape_to_string(shape) + '\0');
+  h.update(data, n_bytes);
+}
+
+// SHA-256 over every tensor about to be written, in name order (the order the reader sees them in).
+std::string tensors_sha256(const NamedTensors& tensors) {
+  std::vector<size_t> order(tensors.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors[a].first < tensors[b].first; });
+  Sha256 h;
+  for (size_t i : order) {
+    const at::Tensor t = tensors[i].second.detach().to(at::kCPU).contiguous();  // what write_safetensors_tensors writes
+    hash_tensor(h, tensors[i].first, safetensors_dtype_from_torch(t.scalar_type()), t.sizes().vec(),
+                t.numel() ? t.data_ptr() : nullptr, static_cast<size_t>(t.nbytes()));
+  }
+  return h.hex();
+}
+
+// The same over an open file's tensors; kd::Error naming the file when it differs from the recorded one (a damaged
+// file). Files written before the checksum existed carry none and pass.
+void check_tensors_sha256(const SafetensorsFile& f, const nlohmann::json& meta) {
+  if (!meta.contains(kChecksumKey)) return;
+  Sha256 h;
+  for (const auto& name : f.names()) {
+    const SafetensorsEntry& e = f.at(name);
+    hash_tensor(h, name, e.dtype, e.shape, e.data, e.n_bytes);
+  }
+  const std::string got = h.hex();
+  if (!meta[kChecksumKey].is_string() || meta[kChecksumKey].get<std::string>() != got)
+    throw Error("checkpoint is damaged: its tensors do not match the checksum recorded when it was written")
+        .file(f.path().string()).key(std::string(kMetaKey) + "." + kChecksumKey).expected(meta[kChecksumKey].dump())
+        .got(got).hint("resume from a checkpoints/best-*.ckpt copy, or start again with --overwrite");
+}
 
 // The key torch::optim keeps a parameter's state under: the TensorImpl address, as a string in LibTorch 1.x
 // (c10::guts::to_string of the pointer) and as void* in 2.x. Deduced from the map so no version check is needed.
@@ -182,6 +221,7 @@ void save_run_checkpoint(const fs::path& path, const NamedTensors& model, const 
   meta["optimizer"] = {{"kind", "adamw"}, {"param_groups", groups}};
   meta["generators"] = gen_names;
   meta["model_tensors"] = model_names;
+  meta[kChecksumKey] = tensors_sha256(out);
   write_safetensors_tensors(path, out, {{kMetaKey, meta.dump()}});
 }
 
@@ -197,6 +237,7 @@ RunCheckpointState load_run_checkpoint(const fs::path& path, const NamedTensors&
   auto f = SafetensorsFile::open(path);
   const nlohmann::json meta = read_meta(f);
   RunCheckpointState state = state_from_json(file, meta);
+  check_tensors_sha256(f, meta);
 
   // Every check and read happens before anything is modified, so a bad file leaves the objects untouched.
   std::set<std::string> expected;

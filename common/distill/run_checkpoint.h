@@ -11,7 +11,9 @@
 //   __metadata__ "kd_checkpoint": JSON {"format": "kd-run-checkpoint", "version": 1, "epoch", "step",
 //       "batch_in_epoch", "samples_seen", "lr_schedule": {...}, "loss_scaler": {"scale", "good_steps",
 //       "skipped_steps"}, "optimizer": {"param_groups": [{"n_params", "lr", "betas", "eps", "weight_decay",
-//       "amsgrad"}]}, "generators": [names], "model_tensors": [names], "extra": {caller's, e.g. val_acc}}
+//       "amsgrad"}]}, "generators": [names], "model_tensors": [names], "extra": {caller's, e.g. val_acc},
+//       "tensors_sha256": hex SHA-256 over every tensor in name order (name NUL dtype SPACE shape NUL bytes), checked
+//       by load_run_checkpoint so that a damaged file is refused}
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -56,7 +58,8 @@ void save_run_checkpoint(const std::filesystem::path& path, const NamedTensors& 
 // Reads `path` back into existing objects built like the saved ones: copies every model tensor in place (same names,
 // shapes and dtypes, no tensor missing or left over), replaces the optimiser's state and group options, sets each
 // generator's state, and returns the scalar state. Throws kd::Error naming the file and the key on a wrong format or
-// version, a missing/extra/mis-shaped tensor, a different parameter-group layout, or a generator that is absent.
+// version, a missing/extra/mis-shaped tensor, a different parameter-group layout, a generator that is absent, or
+// tensors that do not match the recorded checksum.
 RunCheckpointState load_run_checkpoint(const std::filesystem::path& path, const NamedTensors& model,
                                        torch::optim::AdamW& optimizer, const NamedGenerators& generators);
 
