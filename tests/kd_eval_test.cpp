@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/clip/clip_checkpoint.h"
 #include "common/eval/evaluate_students.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
@@ -180,6 +181,45 @@ TEST(KdEval, GoldenTeacherAsStudentMatchesTeacherAndBruteForce) {
   kd::EvalOptions wrong = o;
   wrong.teacher = golden / "openai.safetensors";
   EXPECT_THROW(kd::evaluate_students(wrong), kd::Error);
+}
+
+// A student records its teacher (kd_teacher_id, as kd-train writes it): one distilled from another teacher than the
+// val cache's is refused naming both ids; --allow-other-teacher scores it and the report says so.
+TEST(KdEval, StudentOfAnotherTeacherIsRefusedUnlessAllowed) {
+  KD_REQUIRE_SHARED(shared);
+  kd::test::TempDir tmp("kd-eval-teacher");
+  kd::test::write_golden_val_cache(shared, tmp / "val", 4);
+  const kd::ValCache cache = kd::read_val_cache(tmp / "val");
+  const kd::ClipModel golden = kd::load_clip(shared / "golden" / "tiny-clip").model;
+  const std::string other(64, 'b');
+  kd::save_clip_openai_safetensors(golden, tmp / "other.safetensors", {{"kd_teacher_id", other}});
+  kd::save_clip_openai_safetensors(golden, tmp / "own.safetensors", {{"kd_teacher_id", cache.teacher_id}});
+  kd::EvalOptions o;
+  o.val_cache = tmp / "val";
+  o.image_student = tmp / "other.safetensors";
+  o.text_student = tmp / "own.safetensors";
+  o.progress = false;
+  const kd::Error e = kd::test::error_of([&] { kd::evaluate_students(o); });
+  EXPECT_NE(std::string(e.what()).find(other), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find(cache.teacher_id), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("other.safetensors"), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("--allow-other-teacher"), std::string::npos) << e.what();
+
+  o.allow_other_teacher = true;
+  const kd::EvalReport r = kd::evaluate_students(o);
+  ASSERT_EQ(r.warnings.size(), 1u) << "only the image student is another teacher's";
+  EXPECT_NE(r.warnings[0].find("image student"), std::string::npos) << r.warnings[0];
+  const auto j = kd::eval_report_to_json(r);
+  EXPECT_EQ(j["warnings"].size(), 1u);
+  EXPECT_EQ(j["towers"][0]["kd_teacher_id"], other);
+  EXPECT_EQ(j["towers"][1]["kd_teacher_id"], cache.teacher_id);
+  EXPECT_NE(kd::eval_report_table(r).find("WARNING: image student"), std::string::npos);
+  EXPECT_NE(kd::eval_report_markdown(r).find("**Warning:** image student"), std::string::npos);
+
+  // A student that does not record its teacher (the golden HF folder) is scored as before.
+  o.allow_other_teacher = false;
+  o.image_student = shared / "golden" / "tiny-clip";
+  EXPECT_TRUE(kd::evaluate_students(o).warnings.empty());
 }
 
 TEST(KdEval, BinaryWritesTableJsonAndMarkdown) {

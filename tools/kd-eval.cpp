@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--teacher-rows", o.teacher_rows, "images and captions the teacher is timed on")
       ->capture_default_str();
+  app.add_flag("--allow-other-teacher", o.allow_other_teacher,
+               "score students distilled from another teacher than the val cache's (refused without it; the report "
+               "warns)");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "no progress lines on stderr");
   if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;

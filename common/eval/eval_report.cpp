@@ -151,13 +151,19 @@ nlohmann::json eval_report_to_json(const EvalReport& r) {
            {"timed_rows", t.timing.timed_rows}, {"batch", t.timing.batch}, {"device", t.timing.device},
            {"threads", t.timing.threads}, {"forward_seconds", t.timing.forward_seconds},
            {"prepare_seconds", t.timing.prepare_seconds}}}});
+    if (t.role.find("student") != std::string::npos)
+      j["towers"].back()["kd_teacher_id"] =
+          t.kd_teacher_id.empty() ? nlohmann::json() : nlohmann::json(t.kd_teacher_id);
   }
+  j["warnings"] = r.warnings;
   return j;
 }
 
 std::string eval_report_table(const EvalReport& r) {
   std::ostringstream out;
-  out << set_line(r) << "\n\nRetrieval, Recall@K in % (retention = student / teacher×teacher)\n"
+  out << set_line(r) << "\n";
+  for (const auto& w : r.warnings) out << "WARNING: " << w << "\n";
+  out << "\nRetrieval, Recall@K in % (retention = student / teacher×teacher)\n"
       << plain_table(retrieval_rows(r)) << "\nTowers (throughput: forward pass only, decode excluded)\n"
       << plain_table(tower_rows(r));
   return out.str();
@@ -165,8 +171,9 @@ std::string eval_report_table(const EvalReport& r) {
 
 std::string eval_report_markdown(const EvalReport& r) {
   std::ostringstream out;
-  out << "### Retrieval (kd-eval)\n\n" << set_line(r) << ".\n\n"
-      << "Recall@K in %; in parentheses the retention, student metric / teacher×teacher metric.\n\n"
+  out << "### Retrieval (kd-eval)\n\n" << set_line(r) << ".\n\n";
+  for (const auto& w : r.warnings) out << "**Warning:** " << w << ".\n\n";
+  out << "Recall@K in %; in parentheses the retention, student metric / teacher×teacher metric.\n\n"
       << markdown_table(retrieval_rows(r))
       << "\nTowers: parameters include the projection; cosine is the mean cosine to the teacher's cached embedding; "
          "throughput is the forward pass only (image decoding excluded).\n\n"

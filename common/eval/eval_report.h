@@ -33,6 +33,7 @@ struct TowerResult {
   // Mean over rows of cos(this tower's embedding, the cache's teacher embedding) over timing.rows rows.
   double mean_cosine_to_teacher = 0;
   TowerTiming timing;        // rows/s = timing.rows_per_second()
+  std::string kd_teacher_id; // students: the teacher they were distilled from, as recorded ("" unknown)
 };
 
 struct EvalReport {
@@ -45,6 +46,7 @@ struct EvalReport {
   int64_t block_rows = 0;     // query rows per score block in the recall computation
   std::vector<PairingResult> pairings;  // teacher×teacher first
   std::vector<TowerResult> towers;
+  std::vector<std::string> warnings;    // e.g. a student of another teacher, allowed by --allow-other-teacher
 };
 
 // {"kd_format": "kd-eval-report", "kd_version": 1, ...}: the schema is docs/report-format.md.

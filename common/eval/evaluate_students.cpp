@@ -4,6 +4,7 @@
 #include "common/clip/clip_checkpoint.h"
 #include "common/clip/strict_fp32.h"
 #include "common/clip/student_path.h"
+#include "common/eval/student_teacher.h"
 #include "common/util/device_name.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
@@ -93,23 +94,31 @@ EvalReport evaluate_students(const EvalOptions& o) {
   torch::Tensor image_embeds, text_embeds;
   if (!o.image_student.empty()) {
     LoadedClip s = load_tower(o.image_student, true, cache.embed_dim, "image student");
+    const std::string student_teacher = recorded_teacher_id(s.weights_file);
+    const std::string warning = check_student_teacher("image student", o.image_student, student_teacher,
+                                                      cache.teacher_id, o.allow_other_teacher);
+    if (!warning.empty()) report.warnings.push_back(warning);
     s.model.to(device, torch::kFloat);
     eo.progress_label = label("image student");
     TowerEmbeddings e = embed_val_images(s.model.visual, cache.image_root, cache.image_keys, eo);
     image_embeds = e.embeds;
     report.towers.push_back({"image student", o.image_student.string(), to_string(s.format),
                              vision_json(s.model.config), count_parameters(*s.model.visual),
-                             mean_paired_cosine(e.embeds, cache.image_embeds), e.timing});
+                             mean_paired_cosine(e.embeds, cache.image_embeds), e.timing, student_teacher});
   }
   if (!o.text_student.empty()) {
     LoadedClip s = load_tower(o.text_student, false, cache.embed_dim, "text student");
+    const std::string student_teacher = recorded_teacher_id(s.weights_file);
+    const std::string warning = check_student_teacher("text student", o.text_student, student_teacher,
+                                                      cache.teacher_id, o.allow_other_teacher);
+    if (!warning.empty()) report.warnings.push_back(warning);
     s.model.to(device, torch::kFloat);
     eo.progress_label = label("text student");
     TowerEmbeddings e = embed_val_tokens(s.model.text, cache.tokens, eo);
     text_embeds = e.embeds;
     report.towers.push_back({"text student", o.text_student.string(), to_string(s.format),
                              text_json(s.model.config), count_parameters(*s.model.text),
-                             mean_paired_cosine(e.embeds, cache.text_embeds), e.timing});
+                             mean_paired_cosine(e.embeds, cache.text_embeds), e.timing, student_teacher});
   }
   if (!o.teacher.empty()) {
     const std::string id = sha256_file_hex(checkpoint_weights_file(o.teacher));
@@ -127,13 +136,13 @@ EvalReport evaluate_students(const EvalOptions& o) {
     const int64_t ni = ei.embeds.size(0);
     report.towers.push_back({"teacher image", o.teacher.string(), to_string(t.format), vision_json(t.model.config),
                              count_parameters(*t.model.visual),
-                             mean_paired_cosine(ei.embeds, cache.image_embeds.narrow(0, 0, ni)), ei.timing});
+                             mean_paired_cosine(ei.embeds, cache.image_embeds.narrow(0, 0, ni)), ei.timing, ""});
     te.progress_label = label("teacher text");
     TowerEmbeddings et = embed_val_tokens(t.model.text, cache.tokens, te);
     const int64_t nt = et.embeds.size(0);
     report.towers.push_back({"teacher text", o.teacher.string(), to_string(t.format), text_json(t.model.config),
                              count_parameters(*t.model.text),
-                             mean_paired_cosine(et.embeds, cache.text_embeds.narrow(0, 0, nt)), et.timing});
+                             mean_paired_cosine(et.embeds, cache.text_embeds.narrow(0, 0, nt)), et.timing, ""});
   }
   report.pairings = score_pairings(cache, image_embeds, text_embeds, o.ks, o.block_rows);
   return report;

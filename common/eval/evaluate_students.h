@@ -23,6 +23,7 @@ struct EvalOptions {
   int64_t block_rows = 256;             // query rows per score block (memory ≈ block_rows · N_candidates · 13 B)
   int64_t teacher_rows = 256;           // the teacher's towers are timed on the first this-many images and captions
   bool progress = true;                 // progress lines on stderr
+  bool allow_other_teacher = false;     // score students distilled from another teacher (the report warns)
 };
 
 // Runs everything; needs at least one student. Throws kd::Error for an unreadable cache or student, a student whose
