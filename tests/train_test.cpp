@@ -19,6 +19,7 @@
 #include "common/cache/cache_index.h"
 #include "common/cache/cache_schema.h"
 #include "common/cache/shard_reader.h"
+#include "common/distill/run_folder.h"
 #include "common/distill/student_data.h"
 #include "common/image/render_view.h"
 #include "common/util/atomic_file.h"
@@ -181,6 +182,84 @@ TEST_F(Train, SigkillAndResumeIsBitIdentical) {
     EXPECT_EQ(j["step"].get<int64_t>(), previous + 1);
     previous = j["step"].get<int64_t>();
   }
+}
+
+int64_t last_step(const fs::path& metrics) {
+  int64_t step = 0;
+  for (const auto& j : read_jsonl(metrics)) step = std::max(step, j.value("step", int64_t(0)));
+  return step;
+}
+
+std::string without_quiet(std::string cmd) { return cmd.erase(cmd.find(" --quiet"), 8); }
+
+// A run folder belongs to one run: no second writer while one holds it, no new run over an old one unless
+// --overwrite, which clears the old run's files (best checkpoints included).
+TEST_F(Train, RunFolderBelongsToOneRun) {
+  const fs::path run = run_dir("owned");
+  auto r = run_command(text_run("owned", "--max_epochs 1"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string first = kd::read_file(run / "student.safetensors");
+  r = run_command(text_run("owned", "--max_epochs 1 --seed 3"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("holds another run"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--overwrite"), std::string::npos) << r.output;
+  EXPECT_EQ(kd::read_file(run / "student.safetensors"), first) << "a refused run changes nothing";
+  {
+    kd::RunFolderLock held(run);  // another writer (this test) holds the folder
+    r = run_command(text_run("owned", "--max_epochs 1 --seed 3 --overwrite"));
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find("in use by another kd-train"), std::string::npos) << r.output;
+    r = run_command(tool("kd-train") + " --quiet --resume " + quoted(run) + " --max_epochs 2");
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find("in use by another kd-train"), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(kd::read_file(run / "student.safetensors"), first);
+  kd::write_file_atomic(run / "checkpoints/best-step99999999.ckpt", "an old run's best checkpoint");
+  r = run_command(text_run("owned", "--max_epochs 1 --seed 3 --overwrite"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(fs::exists(run / "checkpoints/best-step99999999.ckpt"));
+  EXPECT_NE(kd::read_file(run / "student.safetensors"), first);
+  r = run_command(text_run("owned", "--max_epochs 1 --overwrite --resume " + quoted(run)));
+  EXPECT_EQ(r.status, 2) << "--overwrite and --resume contradict each other\n" << r.output;
+}
+
+// --resume may extend a finished run (and change cadences, threads); any other change is refused naming the flag.
+TEST_F(Train, ResumeExtendsARunAndRefusesOtherChanges) {
+  const fs::path run = run_dir("extend");
+  auto r = run_command(text_run("extend", "--max_epochs 1"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const int64_t one_epoch = last_step(run / "metrics.jsonl");
+  ASSERT_GT(one_epoch, 0);
+  r = run_command(tool("kd-train") + " --resume " + quoted(run) + " --max_epochs 2 --threads 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("--resume changes max_epochs: 1 -> 2"), std::string::npos) << r.output;
+  EXPECT_EQ(last_step(run / "metrics.jsonl"), 2 * one_epoch) << "the second epoch was trained";
+  EXPECT_EQ(nlohmann::json::parse(kd::read_file(run / "config.json"))["max_epochs"], 2);
+  // The run's own command line with --resume repeats its values: accepted (nothing left to do).
+  r = run_command(text_run("extend", "--max_epochs 2 --resume " + quoted(run)));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(last_step(run / "metrics.jsonl"), 2 * one_epoch);
+  for (const auto& [change, flag] : std::vector<std::pair<std::string, std::string>>{
+           {"--lr 0.5", "--lr"}, {"--batch_size 8", "--batch-size"}, {"--loss l1 --weight 1", "--loss"}}) {
+    r = run_command(tool("kd-train") + " --quiet --resume " + quoted(run) + " " + change);
+    EXPECT_EQ(r.status, 2) << change << "\n" << r.output;
+    EXPECT_NE(r.output.find("'" + flag + "'"), std::string::npos) << change << "\n" << r.output;
+  }
+}
+
+// --checkpoint-every-steps N dividing the epoch length keeps per-epoch validation, best-k and the epoch line.
+TEST_F(Train, CheckpointCadenceKeepsPerEpochValidation) {
+  auto r = run_command(without_quiet(text_run("cadence", "--max_epochs 2 --checkpoint-every-steps 1")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  int vals = 0;
+  for (const auto& j : read_jsonl(run_dir("cadence") / "metrics.jsonl")) vals += j.contains("val");
+  EXPECT_EQ(vals, 2);
+  int best = 0;
+  for (const auto& e : fs::directory_iterator(run_dir("cadence") / "checkpoints"))
+    best += e.path().filename().string().rfind("best-", 0) == 0;
+  EXPECT_EQ(best, 2);
+  EXPECT_NE(r.output.find("epoch 1/2 done"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("epoch 2/2 done"), std::string::npos) << r.output;
 }
 
 TEST_F(Train, ImageStudentTrainsOnRenderedViews) {

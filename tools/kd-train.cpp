@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <set>
 
 #include "common/distill/trainer.h"
 #include "common/util/error.h"
@@ -30,6 +31,19 @@ std::vector<double> to_doubles(const std::vector<std::string>& values, const cha
     }
   }
   return out;
+}
+
+// The config.json keys of the options given on the command line ("--max-epochs" -> "max_epochs"), for --resume.
+std::set<std::string> explicit_option_keys(const CLI::App& app) {
+  std::set<std::string> keys;
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->count() == 0 || opt->get_lnames().empty()) continue;
+    std::string key = opt->get_lnames().front();
+    for (char& c : key)
+      if (c == '-') c = '_';
+    keys.insert(key);
+  }
+  return keys;
 }
 
 }  // namespace
@@ -79,7 +93,10 @@ int main(int argc, char** argv) {
   add->add_option(names("strategy"), o.strategy, "auto or ddp (one process per device)")->capture_default_str();
   add->add_option(names("precision"), o.precision, "32, 16 (fp16 autocast, CUDA) or bf16")->capture_default_str();
   add->add_option(names("max_epochs"), o.max_epochs, "epochs")->capture_default_str();
-  add->add_option(names("resume"), resume, "continue the run in this folder from checkpoints/last.ckpt");
+  add->add_option(names("resume"), resume,
+                  "continue the run in this folder from checkpoints/last.ckpt; other options may repeat the run's "
+                  "values, and only --max_epochs, --max_steps, --val-every-steps, --checkpoint-every-steps, "
+                  "--save-top-k, --threads, --num_workers and --quiet may change");
   add->add_option("--cache", cache, "training cache (default DATA/cache/image or DATA/cache/text)");
   add->add_option("--val-cache,--val_cache", val_cache, "val cache (default DATA/cache/val when present)");
   add->add_option("--bank", bank, "cache of the other modality (affinity, icl)");
@@ -99,6 +116,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add->add_option("--threads", o.threads, "intra-op threads per process (0: default)")->capture_default_str();
   add->add_flag("--quiet", o.quiet, "no progress on stderr");
+  add->add_flag("--overwrite", o.overwrite,
+                "start a new run in a folder that holds one: delete its config, metrics, student and checkpoints "
+                "(without it such a folder is refused)");
   if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
 
   return kd::run_tool("kd-train", [&] {
@@ -114,6 +134,6 @@ int main(int argc, char** argv) {
     o.loss_scale = scale_opt->count() ? to_doubles(loss_scale, "--loss_scale") : std::vector<double>{};
     o.loss = kd::split_list(loss);
     o.gpus = kd::split_list(gpus);
-    return kd::train_main(o, std::vector<std::string>(argv + 1, argv + argc));
+    return kd::train_main(o, std::vector<std::string>(argv + 1, argv + argc), explicit_option_keys(app));
   });
 }

@@ -57,6 +57,7 @@ struct TrainOptions {
   int threads = 0;                       // intra-op threads per process (0: LibTorch's default)
   std::string device = "cpu";            // resolved from gpus
   bool quiet = false;
+  bool overwrite = false;                // a new run may replace the run in its folder (run_folder.h)
 };
 
 // Seed-compatible parsing help: "0,1,2" -> {"0","1","2"}; {"0.6","0.35"} stay; used for list options.

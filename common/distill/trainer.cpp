@@ -24,7 +24,9 @@
 #include "common/distill/process_group.h"
 #include "common/distill/process_spawn.h"
 #include "common/distill/run_checkpoint.h"
+#include "common/distill/run_folder.h"
 #include "common/distill/student_data.h"
+#include "common/distill/train_cadence.h"
 #include "common/extract/logit_bank.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
@@ -111,6 +113,14 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
   const bool image = is_image_student(o);
   const fs::path run = o.save_dir / o.model_name;
   const fs::path ckpt_dir = run / "checkpoints", last = ckpt_dir / "last.ckpt", metrics = run / "metrics.jsonl";
+  // The folder belongs to this run (run_folder.h): rank 0 holds its lock to the end; a new run starts empty
+  // (--resume without a checkpoint yet starts the run again in its own folder).
+  const bool resuming = !o.resume.empty() && fs::exists(last);
+  std::optional<RunFolderLock> run_lock;
+  if (env.rank == 0) {
+    run_lock.emplace(run);
+    if (o.resume.empty()) prepare_new_run_folder(run, o.overwrite);
+  }
   const at::Device device = resolve_device(o, env);
   DistContext dist = DistContext::create(env, device);
   const bool main = dist.is_main();
@@ -170,8 +180,9 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
   NamedGenerators generators;
 
   RunCheckpointState state;
-  if (!o.resume.empty() && fs::exists(last)) {
+  if (resuming) {
     state = load_run_checkpoint(last, named, optimizer, generators);
+    if (main) write_file_atomic(run / "config.json", train_options_to_json(o).dump(2) + "\n");  // with the changes
     scaler.load_state(state.loss_scaler);
     if (main) truncate_metrics(metrics, state.step);
     if (main && !o.quiet)
@@ -281,27 +292,21 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
       result.steps = state.step;
       progress.add(1);
       stop = state.step >= total_steps;
-      const bool val_now = o.val_every_steps > 0 && state.step % o.val_every_steps == 0;
-      nlohmann::json extra = val_now ? validate_now() : nlohmann::json::object();
-      if (val_now || (o.checkpoint_every_steps > 0 && state.step % o.checkpoint_every_steps == 0)) {
-        if (b + 1 == steps_per_epoch) {  // the epoch is done: store the position as the next epoch's start
-          state.epoch = epoch + 1;
-          state.batch_in_epoch = 0;
-        }
-        save_checkpoint(extra);
+      const StepActions act = actions_after_step(state.step, b + 1, steps_per_epoch, o.val_every_steps,
+                                                 o.checkpoint_every_steps, stop);
+      const nlohmann::json extra = act.validate ? validate_now() : nlohmann::json::object();
+      if (act.epoch_end) {  // the epoch is done: store the position as the next epoch's start
+        state.epoch = epoch + 1;
+        state.batch_in_epoch = 0;
+        result.last_loss = epoch_loss_sum / epoch_loss_n;
+        if (main && !o.quiet)
+          std::fprintf(stderr, "%s: epoch %lld/%lld done, mean loss %.5f\n", tool.c_str(), (long long)epoch + 1,
+                       (long long)o.max_epochs, result.last_loss);
       }
+      if (act.checkpoint) save_checkpoint(extra);
     }
     if (next.valid()) next.wait();
     if (epoch_loss_n > 0) result.last_loss = epoch_loss_sum / epoch_loss_n;
-    if (state.batch_in_epoch >= steps_per_epoch) {
-      state.epoch = epoch + 1;
-      state.batch_in_epoch = 0;
-      nlohmann::json extra = o.val_every_steps > 0 ? nlohmann::json::object() : validate_now();
-      if (main && !o.quiet)
-        std::fprintf(stderr, "%s: epoch %lld/%lld done, mean loss %.5f\n", tool.c_str(), (long long)epoch + 1,
-                     (long long)o.max_epochs, result.last_loss);
-      save_checkpoint(extra);
-    }
   }
   progress.finish();
   if (main) {
@@ -313,19 +318,14 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
   return result;
 }
 
-int train_main(TrainOptions o, const std::vector<std::string>& child_args) {
-  if (!o.resume.empty()) {
-    const fs::path config = o.resume / "config.json";
-    TrainOptions saved = train_options_from_json(nlohmann::json::parse(read_file(config), nullptr, false),
-                                                 config.string());
-    saved.resume = o.resume;
-    saved.save_dir = o.resume.parent_path();
-    saved.model_name = o.resume.filename().string();
-    saved.quiet = o.quiet;
-    o = saved;
-  }
-  o = resolve_train_options(o);
+int train_main(TrainOptions o, const std::vector<std::string>& child_args,
+               const std::set<std::string>& explicit_keys) {
   const DistEnv env = dist_env_from_environment();
+  std::vector<std::string> changes;
+  if (!o.resume.empty()) o = options_for_resume(o, explicit_keys, &changes);
+  for (const auto& c : changes)  // printed once, by the process the user started
+    if (!o.quiet && !env.from_launcher) std::fprintf(stderr, "kd-train: --resume changes %s\n", c.c_str());
+  o = resolve_train_options(o);
   const bool want_ddp = o.strategy == "ddp" && o.gpus.size() > 1;
   if (!o.gpus.empty() && !at::hasCUDA() && !o.quiet && env.rank == 0)
     std::fprintf(stderr, "kd-train: no CUDA here: --gpus %zu device(s) run as %s on CPU\n", o.gpus.size(),

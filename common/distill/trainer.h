@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ TrainResult run_training(const TrainOptions& options, const DistEnv& env);
 // The tool's entry: --resume RUN reads RUN/config.json; `--gpus a,b --strategy ddp` without a launcher spawns one
 // process per entry (re-running this program with `child_args`); under torchrun/SLURM the environment decides.
 // Returns the exit status.
-int train_main(TrainOptions options, const std::vector<std::string>& child_args);
+// `explicit_keys`: the options the command line set (config.json keys), which --resume checks (run_folder.h).
+int train_main(TrainOptions options, const std::vector<std::string>& child_args,
+               const std::set<std::string>& explicit_keys = {});
 
 }  // namespace kd
