@@ -137,3 +137,33 @@ TEST(CaptionSource, FormatDetectionAndNames) {
   }
   EXPECT_THROW(kd::parse_caption_format("csv"), kd::Error);
 }
+
+// One NUL byte costs only its own caption, skipped with a reason naming the file and the line or annotation.
+TEST(CaptionSource, ACaptionWithANulByteIsSkippedNamingWhereItIs) {
+  kd::test::TempDir dir("kd-captions");
+  kd::write_file_atomic(dir / "cc.tsv", std::string("a dog\thttp://a\nbad\0caption\thttp://b\na cat\thttp://c\n", 51));
+  const auto cc = kd::read_captions(dir / "cc.tsv");
+  ASSERT_EQ(cc.captions.size(), 2u);
+  EXPECT_EQ(cc.captions[1].key, "cc:3");
+  ASSERT_EQ(cc.skipped.size(), 1u);
+  EXPECT_EQ(cc.skipped[0].first, "cc:2");
+  EXPECT_NE(cc.skipped[0].second.find("NUL"), std::string::npos) << cc.skipped[0].second;
+  EXPECT_NE(cc.skipped[0].second.find((dir / "cc.tsv").string() + ", line 2"), std::string::npos)
+      << cc.skipped[0].second;
+
+  kd::write_file_atomic(dir / "lines.txt", std::string("one\ntw\0o\nthree\n", 15));
+  const auto lines = kd::read_captions(dir / "lines.txt");
+  ASSERT_EQ(lines.captions.size(), 2u);
+  ASSERT_EQ(lines.skipped.size(), 1u);
+  EXPECT_EQ(lines.skipped[0].first, "lines:2");
+
+  kd::write_file_atomic(dir / "coco.json", R"({"annotations": [{"id": 7, "image_id": 1, "caption": "a\u0000b"},
+                                                {"id": 8, "image_id": 1, "caption": "fine"}]})");
+  const auto coco = kd::read_captions(dir / "coco.json");
+  ASSERT_EQ(coco.captions.size(), 1u);
+  EXPECT_EQ(coco.captions[0].key, "coco:8");
+  ASSERT_EQ(coco.skipped.size(), 1u);
+  EXPECT_EQ(coco.skipped[0].first, "coco:7");
+  EXPECT_NE(coco.skipped[0].second.find("annotations[0], annotation id 7"), std::string::npos)
+      << coco.skipped[0].second;
+}

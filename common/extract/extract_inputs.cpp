@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text/unicode_text.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
@@ -28,20 +29,63 @@ bool is_hidden(const std::filesystem::path& p) {
   return !n.empty() && n[0] == '.';
 }
 
+// Why the entry at `path` (named by a folder listing) cannot be read as a file, or "" when it can (or is not a
+// file at all: a folder, a device). Symlinks are followed; a loop or a missing target is a reason, not an error.
+std::string unreadable_entry_reason(const std::filesystem::path& path, bool* is_file) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool link = fs::is_symlink(fs::symlink_status(path, ec));
+  const fs::file_status st = fs::status(path, ec);
+  *is_file = false;
+  if (ec == std::errc::too_many_symbolic_link_levels) return "symlink loop (" + ec.message() + ")";
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    return (link ? "unreadable symlink (" : "unreadable entry (") + ec.message() + ")";
+  if (!fs::exists(st)) {
+    if (!link) return "not found";
+    std::error_code ec2;
+    const fs::path target = fs::read_symlink(path, ec2);
+    return "dangling symlink (its target " + (ec2 ? std::string("?") : target.string()) + " does not exist)";
+  }
+  *is_file = fs::is_regular_file(st);
+  return "";
+}
+
+// Why `key` cannot be a cache key, or "": keys are stored as UTF-8 strings (h5py reads them with asstr()).
+std::string bad_key_reason(const std::string& key) {
+  if (key.find('\0') != std::string::npos) return "file name holds a NUL byte";
+  if (!text::is_valid_utf8(key))
+    return "file name is not valid UTF-8 (cache keys are UTF-8 strings); rename the file to include it";
+  return "";
+}
+
 }  // namespace
 
 ImageInputs list_images(const std::filesystem::path& images, bool recursive) {
   ImageInputs out;
+  auto add_key = [&](const std::string& key) {
+    const std::string bad = bad_key_reason(key);
+    if (bad.empty()) out.keys.push_back(key);
+    else out.skipped.emplace_back(key, bad);
+  };
   std::error_code ec;
   if (std::filesystem::is_directory(images, ec)) {
     out.root = std::filesystem::absolute(images).lexically_normal();
     auto visit = [&](const std::filesystem::directory_entry& e) {
-      if (!e.is_regular_file() || is_hidden(e.path())) return;
+      if (is_hidden(e.path())) return;
+      bool is_file = false;
+      const std::string unreadable = unreadable_entry_reason(e.path(), &is_file);
+      const std::string key = e.path().lexically_relative(out.root).string();
+      if (!unreadable.empty()) {  // counted: a listed name that is not a readable file
+        if (has_image_extension(e.path())) out.skipped.emplace_back(key, unreadable);
+        else ++out.ignored_files;
+        return;
+      }
+      if (!is_file) return;
       if (!has_image_extension(e.path())) {
         ++out.ignored_files;
         return;
       }
-      out.keys.push_back(e.path().lexically_relative(out.root).string());
+      add_key(key);
     };
     // Iterate the absolute root: entries of a relative `images` are relative, and lexically_relative(relative,
     // absolute) is empty (every key was "" for a relative --images / --data-dir).
@@ -57,13 +101,14 @@ ImageInputs list_images(const std::filesystem::path& images, bool recursive) {
     while (std::getline(in, line)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.empty() || line[0] == '#') continue;
-      out.keys.push_back(line);
+      add_key(line);
     }
   } else {
     throw Error("image folder or list not found").key("--images").got(images.string());
   }
   std::sort(out.keys.begin(), out.keys.end());
   out.keys.erase(std::unique(out.keys.begin(), out.keys.end()), out.keys.end());
+  std::sort(out.skipped.begin(), out.skipped.end());  // folder order is the file system's: make it stable
   return out;
 }
 
@@ -110,8 +155,11 @@ ValInputs read_val_inputs(const std::filesystem::path& images_dir, const std::fi
   std::sort(listed.begin(), listed.end());
   std::set<int64_t> present;
   for (const auto& [name, id] : listed) {
-    if (!std::filesystem::exists(out.images.root / name)) {
-      out.skipped.emplace_back(name, "image listed in " + captions_json.filename().string() + " but not found");
+    bool is_file = false;
+    const std::string unreadable = unreadable_entry_reason(out.images.root / name, &is_file);
+    if (!unreadable.empty() || !is_file) {
+      out.skipped.emplace_back(name, "image listed in " + captions_json.filename().string() + ": " +
+                                         (unreadable.empty() ? "not a file" : unreadable));
       continue;
     }
     out.images.keys.push_back(name);

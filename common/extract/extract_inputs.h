@@ -18,11 +18,14 @@ struct ImageInputs {
   std::filesystem::path root;     // absolute; keys are relative to it
   std::vector<std::string> keys;  // sorted (byte order), unique
   int64_t ignored_files = 0;      // files in the folder without an image extension
+  SkippedList skipped;            // names with an image extension that cannot be read or keyed, with the reason
 };
 
 // A folder: its files with an image extension (jpg jpeg png webp tif tiff gif bmp ppm pgm pnm avif heic jxl; any
 // case), flat unless `recursive`; hidden files are ignored. A text file: one path per line (relative to the list's
 // folder, or absolute), blank lines and '#' comments ignored. Throws kd::Error naming the path when it is neither.
+// Skipped with a reason (not listed, not an error): symlink loops and dangling symlinks, and names that cannot be a
+// UTF-8 cache key (invalid UTF-8, a NUL byte).
 ImageInputs list_images(const std::filesystem::path& images, bool recursive);
 
 struct CaptionInputs {

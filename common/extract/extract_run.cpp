@@ -21,6 +21,7 @@
 #include "common/extract/extract_inputs.h"
 #include "common/extract/image_rows.h"
 #include "common/extract/logit_bank.h"
+#include "common/extract/skipped_tsv.h"
 #include "common/extract/teacher_encoder.h"
 #include "common/extract/text_rows.h"
 #include "common/image/clip_preprocess.h"
@@ -55,6 +56,7 @@ Inputs gather_inputs(const ExtractOptions& o) {
   switch (o.kind) {
     case ExtractKind::kImage:
       in.images = list_images(o.images, o.recursive);
+      in.skipped = std::move(in.images.skipped);
       in.n_units = static_cast<int64_t>(in.images.keys.size());
       keys = in.images.keys;
       break;
@@ -334,14 +336,14 @@ void write_index_and_skipped(const ExtractOptions& o, const Inputs& in, const Te
   index.teacher_id = teacher.teacher_id();
   index.embed_dim = teacher.config().embed_dim;
   index.options = record;
-  std::string tsv = "key\treason\n";
-  for (const auto& [k, r] : in.skipped) tsv += k + "\t" + r + "\n";
+  std::string tsv = kSkippedTsvHeader;
+  for (const auto& [k, r] : in.skipped) tsv += skipped_tsv_line(k, r);
   int64_t n_skipped = static_cast<int64_t>(in.skipped.size());
   for (int64_t i = 0; i < n_shards; ++i) {
     const std::string name = cache::shard_file_name(i);
     ShardContents c = read_shard_contents(o.out / name, o.kind);
     index.shards.push_back({name, c.rows, c.text_rows, ""});
-    for (const auto& [k, r] : c.skipped) tsv += k + "\t" + r + "\n";
+    for (const auto& [k, r] : c.skipped) tsv += skipped_tsv_line(k, r);
     n_skipped += static_cast<int64_t>(c.skipped.size());
   }
   write_file_atomic(o.out / kSkippedFile, tsv);

@@ -9,6 +9,7 @@
 #include "common/image/image_decode.h"
 #include "common/image/render_view.h"
 #include "common/util/error.h"
+#include "common/util/error_kinds.h"
 #include "common/util/progress.h"
 
 namespace kd {
@@ -29,6 +30,16 @@ std::string one_line(std::string s) {
 }
 
 }  // namespace
+
+std::string skip_reason_or_rethrow(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const InternalError&) {
+    throw;
+  } catch (const Error& e) {
+    return one_line(e.what());
+  }
+}
 
 ImageRows encode_image_range(const ImageInputs& inputs, int64_t begin, int64_t end, TeacherEncoder& teacher,
                              const ImageRowOptions& o, Progress& progress) {
@@ -97,9 +108,11 @@ ImageRows encode_image_range(const ImageInputs& inputs, int64_t begin, int64_t e
                       item->views.push_back(view);
                     }
                   }
-                } catch (const std::exception& e) {
-                  item->error = one_line(e.what());
+                } catch (...) {
+                  std::unique_ptr<DecodedItem> owned(item);  // freed if the error stops the run
+                  item->error = skip_reason_or_rethrow(std::current_exception());
                   item->pixels.clear();
+                  owned.release();
                 }
                 return item;
               }) &

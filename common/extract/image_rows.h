@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct ImageRows {
   SkippedList skipped;
   int64_t rows() const { return static_cast<int64_t>(keys.size()); }
 };
+
+// The reason for skipping an input whose decode or render threw `error`: a kd::Error about the input (an
+// undecodable, truncated or oversized file, ...). Anything else is rethrown and stops the run: a kd::InternalError
+// (a broken invariant of kd, common/util/error_kinds.h), std::bad_alloc, a LibTorch error, any other exception.
+std::string skip_reason_or_rethrow(const std::exception_ptr& error);
 
 // Images inputs.keys[begin, end) under inputs.root.
 ImageRows encode_image_range(const ImageInputs& inputs, int64_t begin, int64_t end, TeacherEncoder& teacher,

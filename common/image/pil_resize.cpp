@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "common/util/error.h"
+#include "common/util/error_kinds.h"
 
 namespace kd {
 namespace {
@@ -275,11 +276,11 @@ void pil_resize_bicubic(const RgbView& src, const float box[4], int out_w, int o
   axis_span(ax, in_w, &col_lo, &col_hi);
   if ((row_hi > row_lo && (row_lo < src.y0 || row_hi > src.y0 + src.height)) ||
       (col_hi > col_lo && (col_lo < src.x0 || col_hi > src.x0 + src.width)))
-    throw Error("resize reads pixels outside the source view")
+    throw InternalError(Error("resize reads pixels outside the source view")
         .expected("columns " + std::to_string(col_lo) + ".." + std::to_string(col_hi) + ", rows " +
                   std::to_string(row_lo) + ".." + std::to_string(row_hi) + " held")
         .got("columns " + std::to_string(src.x0) + ".." + std::to_string(src.x0 + src.width) + ", rows " +
-             std::to_string(src.y0) + ".." + std::to_string(src.y0 + src.height));
+             std::to_string(src.y0) + ".." + std::to_string(src.y0 + src.height)));
 
   // Horizontal pass: [row_hi - row_lo, win_w, 3] uint8, clamped like Pillow's 8-bit temporary image.
   const int tmp_rows = row_hi - row_lo;

@@ -9,6 +9,7 @@
 #include "common/image/pil_resize.h"
 #include "common/image/vips_resize.h"
 #include "common/util/error.h"
+#include "common/util/error_kinds.h"
 
 namespace kd {
 namespace {
@@ -51,7 +52,7 @@ void render_view_exact(const RgbView& src, const ViewParams& view, int resolutio
   } else {
     const PixelRect box = view_box(view, width, height);
     if (box.x0 < src.x0 || box.y0 < src.y0 || box.x1 > src.x0 + src.width || box.y1 > src.y0 + src.height)
-      throw Error("view box outside the decoded pixels");
+      throw InternalError(Error("view box outside the decoded pixels"));
     // The box as an image of its own: the resize sees no pixels outside it.
     const RgbView crop{src.data + static_cast<size_t>(box.y0 - src.y0) * src.stride + 3 * (box.x0 - src.x0),
                        box.width(), box.height(), src.stride};

@@ -42,6 +42,11 @@ void for_each_line(std::string_view data, F f) {
   }
 }
 
+// A caption cannot hold a NUL byte (cache strings are C strings); the reason names where it is.
+std::string nul_reason(const fs::path& path, const std::string& where) {
+  return "caption holds a NUL byte (" + path.string() + ", " + where + ")";
+}
+
 void note_utf8(CaptionRead& out, const std::string& key, std::string_view text) {
   size_t n = 0;
   text::decode_utf8_replace(text, &n);
@@ -73,6 +78,10 @@ CaptionRead read_lines(const fs::path& path, bool cc) {
     }
     if (is_blank(caption)) {
       out.skipped.emplace_back(key, line.empty() ? "empty line" : "empty caption");
+      return;
+    }
+    if (caption.find('\0') != std::string_view::npos) {
+      out.skipped.emplace_back(key, nul_reason(path, "line " + std::to_string(number)));
       return;
     }
     note_utf8(out, key, caption);
@@ -113,6 +122,10 @@ CaptionRead read_coco(const fs::path& path) {
     std::string caption = a["caption"].get<std::string>();
     if (is_blank(caption)) {
       out.skipped.emplace_back(key, "empty caption");
+      continue;
+    }
+    if (caption.find('\0') != std::string::npos) {  // "\u0000" in the JSON
+      out.skipped.emplace_back(key, nul_reason(path, where + ", annotation id " + std::to_string(id)));
       continue;
     }
     out.captions.push_back(Caption{key, std::move(caption), a["image_id"].get<int64_t>()});

@@ -10,7 +10,8 @@
 // kAuto picks by extension (.json -> COCO, .tsv -> CC); any other file is COCO when its content starts with '{' and
 // mentions "annotations", else lines.
 // Skipped, with a reason: empty or whitespace-only captions/lines, CC lines without exactly one TAB, repeated COCO
-// annotation ids. Errors (kd::Error naming the file): unreadable file, malformed JSON (nlohmann's message gives line
+// annotation ids, captions holding a NUL byte (raw, or "\u0000" in JSON; the reason names the file and the line or
+// annotation). Errors (kd::Error naming the file): unreadable file, malformed JSON (nlohmann's message gives line
 // and column), JSON without an "annotations" array, an annotation without integer id/image_id or string caption.
 // Invalid UTF-8 (lines/CC files; COCO JSON must be valid UTF-8 or it is malformed JSON): the caption is KEPT with its
 // bytes unchanged and listed in `invalid_utf8`; the tokenizer then replaces each maximal ill-formed subpart by U+FFFD,
