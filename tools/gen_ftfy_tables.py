@@ -200,13 +200,13 @@ def main():
         "",
         "namespace kd::text {",
         "",
-        "// ftfy's candidate encodings in the order it tries them; table[b] = code point byte b decodes to.",
+        "// ftfy's candidate encodings in the order it tries them; high[i] = code point byte 0x80 + i decodes to.",
         "const SingleByteEncoding kFtfyEncodings[kFtfyEncodingCount] = {",
     ]
     for (name, _, sloppy), table in zip(ENCODINGS, tables):
         lines.append('    {"%s", %s, {' % (name, "true" if sloppy else "false"))
-        for i in range(0, 256, 12):
-            lines.append("        " + " ".join("0x%X," % c for c in table[i:i + 12]))
+        for i in range(0x80, 0x100, 8):
+            lines.append("        " + " ".join("0x%X," % c for c in table[i:i + 8]))
         lines.append("    }},")
     lines += ["};", ""]
     lines.append("// Code point -> bit set of classes (bits 0..4: UTF-8 clues, then the pattern classes), sorted.")

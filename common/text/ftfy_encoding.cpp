@@ -28,7 +28,9 @@ const EncodeTable& encode_table(size_t e) {
   static const std::array<EncodeTable, kFtfyEncodingCount> tables = [] {
     std::array<EncodeTable, kFtfyEncodingCount> t{};
     for (size_t k = 0; k < kFtfyEncodingCount; ++k) {
-      for (int b = 0; b < 256; ++b) t[k].entries[b] = {kFtfyEncodings[k].table[b], static_cast<unsigned char>(b)};
+      for (int b = 0; b < 256; ++b) {
+        t[k].entries[b] = {kFtfyEncodings[k].decode(static_cast<unsigned char>(b)), static_cast<unsigned char>(b)};
+      }
       std::sort(t[k].entries.begin(), t[k].entries.end());
     }
     return t;
@@ -267,7 +269,7 @@ std::u32string fix_encoding_step(std::u32string_view text) {
     bool ok = true;
     for (char32_t& c : fixed) {
       if (!is_c1(c)) continue;
-      const char32_t d = cp1252.table[c];
+      const char32_t d = cp1252.decode(static_cast<unsigned char>(c));
       if (is_c1(d)) { ok = false; break; }  // undefined in Windows-1252 (81, 8D, 8F, 90, 9D)
       c = d;
     }
@@ -281,7 +283,7 @@ std::u32string fix_encoding_step(std::u32string_view text) {
 
 std::u32string ftfy_fix_c1_controls(std::u32string_view text) {
   std::u32string out(text);
-  for (char32_t& c : out) if (is_c1(c)) c = kFtfyEncodings[1].table[c];
+  for (char32_t& c : out) if (is_c1(c)) c = kFtfyEncodings[1].decode(static_cast<unsigned char>(c));
   return out;
 }
 

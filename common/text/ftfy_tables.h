@@ -11,7 +11,12 @@ namespace kd::text {
 struct SingleByteEncoding {
   const char* name;       // ftfy's name: "latin-1", "sloppy-windows-1252", ..., "macroman", "cp437"
   bool sloppy;            // byte 0x1A stands for U+FFFD; undefined bytes decode as Latin-1
-  char32_t table[256];    // byte -> code point (a bijection)
+  char32_t high[128];     // byte 0x80 + i -> code point; bytes below 0x80 are ASCII (but 0x1A when sloppy)
+
+  char32_t decode(unsigned char b) const {
+    if (b >= 0x80) return high[b - 0x80];
+    return sloppy && b == 0x1A ? 0xFFFD : b;
+  }
 };
 
 constexpr size_t kFtfyEncodingCount = 10;
