@@ -35,15 +35,22 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"bf16", "fp32"}));
   app.add_option("--logit-scale-init", o.logit_scale_init, "initial logit multiplier (0: CLIP's 1/0.07)");
   app.add_option("--logit-scale-lr-factor", o.logit_scale_lr_factor, "logit scale learning rate / --lr");
+  std::string config_file;
+  app.add_option("--config", config_file,
+                 "train this architecture instead of the demo teacher's (a Hugging Face CLIP config.json; "
+                 "--image-size is then ignored): e.g. a student-shaped CLIP trained without a teacher");
   bool quiet = false;
   app.add_flag("--quiet", quiet, "no progress lines");
   if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
   o.data_dir = data_dir;
   o.out_dir = out_dir;
-  o.config.vision.image_size = image_size;
   o.progress = !quiet;
   o.bf16 = precision == "bf16";
   return kd::run_tool("kd-demo-teacher", [&] {
+    if (config_file.empty())
+      o.config.vision.image_size = image_size;
+    else
+      o.config = kd::read_hf_clip_config(config_file);
     const kd::demo::TeacherTrainResult r = kd::demo::train_demo_teacher(o);
     std::printf("%s\n",
                 kd::demo::format_teacher_report(r, o.min_chance_multiple > 0 ? o.min_chance_multiple : 5).c_str());
