@@ -40,7 +40,9 @@ def read_safetensors(path):
 
 
 def pytorch_bin(src, out, legacy=False):
-    torch.save(read_safetensors(src), out, _use_new_zipfile_serialization=not legacy)
+    sd = read_safetensors(src)
+    sd._metadata = collections.OrderedDict({"": {"version": 1}})  # as nn.Module.state_dict() carries it
+    torch.save(sd, out, _use_new_zipfile_serialization=not legacy)
 
 
 def weights_id(openai_safetensors):

@@ -10,6 +10,7 @@
 #include "common/clip/checkpoint_keys.h"
 #include "common/clip/safetensors.h"
 #include "common/clip/tensor_io.h"
+#include "common/clip/torch_pickle.h"
 #include "common/clip/torchscript_import.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
@@ -197,7 +198,7 @@ LoadedClip load_clip(const std::filesystem::path& path) {
     case CheckpointFormat::kHfDirectory: {
       const ClipConfig config = read_hf_clip_config(hf_folder_of(path) / "config.json");
       TensorMap hf = weights.extension() == ".safetensors" ? read_safetensors_all(SafetensorsFile::open(weights))
-                                                            : read_torch_saved_state(weights);
+                                                            : read_torch_state_dict(weights);
       check_keys(shapes_of(hf), hf_tensor_specs(config), file, &is_hf_buffer_key);
       for (auto it = hf.begin(); it != hf.end();) it = is_hf_buffer_key(it->first) ? hf.erase(it) : std::next(it);
       return {build_model(config, hf_to_openai(hf, config), file), format, weights};
