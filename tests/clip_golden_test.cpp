@@ -215,13 +215,8 @@ TEST(ClipCheckpoint, HfFolderWeightsFile) {
 class ClipCheckpointPytorchBin : public ::testing::Test {
  protected:
   void SetUp() override {
-    shared_ = kd::test::shared_dir();
-    std::string missing = shared_.empty() ? "shared fixtures (KD_SHARED)" : "";
-    if (missing.empty() && !kd::test::python_torch_available()) missing = "/usr/bin/python3 with python3-torch";
-    if (!missing.empty()) {
-      if (kd::test::running_in_ci()) FAIL() << missing << " missing under CI=true";
-      GTEST_SKIP() << missing << " not available";
-    }
+    KD_REQUIRE_SHARED_AND_TORCH(shared);
+    shared_ = shared;
     std::string error;
     folder_ = kd::test::golden_pytorch_bin_folder(shared_, &error);
     ASSERT_FALSE(folder_.empty()) << error;

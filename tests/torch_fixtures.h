@@ -20,6 +20,16 @@ inline bool python_torch_available() {
   return run_command("/usr/bin/python3 -c 'import torch'").status == 0;
 }
 
+// Like KD_REQUIRE_SHARED (test_support.h), and /usr/bin/python3 with python3-torch too: skips naming what is
+// missing, fails under CI=true.
+#define KD_REQUIRE_SHARED_AND_TORCH(var)                                                                  \
+  const std::filesystem::path var = ::kd::test::shared_dir();                                             \
+  if (var.empty() || !::kd::test::python_torch_available()) {                                             \
+    const std::string why = var.empty() ? "shared fixtures (KD_SHARED)" : "/usr/bin/python3 with python3-torch"; \
+    if (::kd::test::running_in_ci()) FAIL() << why << " missing under CI=true";                           \
+    GTEST_SKIP() << why << " not available";                                                              \
+  }
+
 // A folder holding golden/tiny-clip's config.json, vocab.json, merges.txt and its HF tensors torch.save'd as
 // pytorch_model.bin (no model.safetensors). Empty path, with python's output in *error, when it cannot be made.
 inline std::filesystem::path golden_pytorch_bin_folder(const std::filesystem::path& shared, std::string* error) {

@@ -18,13 +18,8 @@ namespace {
 class WeightsId : public ::testing::Test {
  protected:
   void SetUp() override {
-    shared_ = kd::test::shared_dir();
-    std::string missing = shared_.empty() ? "shared fixtures (KD_SHARED)" : "";
-    if (missing.empty() && !kd::test::python_torch_available()) missing = "/usr/bin/python3 with python3-torch";
-    if (!missing.empty()) {
-      if (kd::test::running_in_ci()) FAIL() << missing << " missing under CI=true";
-      GTEST_SKIP() << missing << " not available";
-    }
+    KD_REQUIRE_SHARED_AND_TORCH(shared);
+    shared_ = shared;
     golden_ = shared_ / "golden/tiny-clip";
   }
   std::filesystem::path shared_, golden_;
