@@ -41,6 +41,15 @@ def read_safetensors(path):
 
 def pytorch_bin(src, out, legacy=False):
     sd = read_safetensors(src)
+    # Storage layouts a converted checkpoint can have: q/k/v as slices of one fused storage (offsets into a larger
+    # storage) and a transposed view (non-C-order strides). Values are unchanged.
+    for q in [k for k in sd if k.endswith("q_proj.weight") or k.endswith("q_proj.bias")]:
+        names = [q, q.replace("q_proj", "k_proj"), q.replace("q_proj", "v_proj")]
+        fused = torch.cat([sd[n] for n in names])
+        rows = sd[q].shape[0]
+        for i, n in enumerate(names):
+            sd[n] = fused[i * rows:(i + 1) * rows]
+    sd["text_projection.weight"] = sd["text_projection.weight"].t().contiguous().t()
     sd._metadata = collections.OrderedDict({"": {"version": 1}})  # as nn.Module.state_dict() carries it
     torch.save(sd, out, _use_new_zipfile_serialization=not legacy)
 

@@ -243,8 +243,16 @@ class StateDictUnpickler {
     for (size_t d = 0; d < size.size(); ++d) last += size[d] > 0 ? (size[d] - 1) * stride[d] : 0;
     const bool empty = std::find(size.begin(), size.end(), 0) != size.end();
     if (!empty && last >= flat.numel()) fail("tensor view outside its storage data/" + storage.s);
+    std::vector<int64_t> c_stride(size.size());  // C-order strides of `size`
+    int64_t numel = 1;
+    for (size_t d = size.size(); d-- > 0;) {
+      c_stride[d] = numel;
+      numel *= size[d];
+    }
     ObjPtr o = make(Obj::kTensor);
-    o->tensor = empty ? at::empty(size, flat.options()) : flat.as_strided(size, stride, args.items[1]->i).clone();
+    if (empty) o->tensor = at::empty(size, flat.options());
+    else if (args.items[1]->i == 0 && numel == flat.numel() && stride == c_stride) o->tensor = flat.view(size);
+    else o->tensor = flat.as_strided(size, stride, args.items[1]->i).clone();  // a view of a shared storage
     return o;
   }
   at::Tensor storage_tensor(const Obj& storage) {
