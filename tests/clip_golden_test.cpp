@@ -1,5 +1,6 @@
-// CLIP in C++ equals OpenAI's own code: features, embeddings and logits of golden/tiny-clip from all three weight
-// formats against reference.safetensors (computed with OpenAI's clip/model.py). Also the loader's strict checks.
+// CLIP in C++ equals OpenAI's own code: features, embeddings and logits of golden/tiny-clip from every weight format
+// (HF folder with model.safetensors or pytorch_model.bin, OpenAI .safetensors, TorchScript .pt) against
+// reference.safetensors (computed with OpenAI's clip/model.py). Also the loader's strict checks.
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -13,6 +14,7 @@
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
 #include "tests/test_support.h"
+#include "tests/torch_fixtures.h"
 
 namespace {
 
@@ -40,12 +42,31 @@ std::string message_of(const std::function<void()>& f) {
   return "";
 }
 
+// Where a format's golden weights are: in shared/golden/tiny-clip, or (pytorch_model.bin) written at test time.
+std::filesystem::path golden_weights(const std::filesystem::path& shared, const std::string& format) {
+  const std::filesystem::path golden = shared / "golden/tiny-clip";
+  if (format == "hf") return golden;
+  if (format.rfind("hf-pytorch-bin", 0) == 0) {
+    std::string error;
+    const std::filesystem::path dir = kd::test::golden_pytorch_bin_folder(shared, &error);
+    if (dir.empty()) ADD_FAILURE() << error;
+    return format == "hf-pytorch-bin" ? dir : dir / "pytorch_model.bin";
+  }
+  return golden / format;
+}
+
 class ClipGolden : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ClipGolden, MatchesOpenAiReference) {
   KD_REQUIRE_SHARED(shared);
-  const auto path = shared / "golden/tiny-clip" / GetParam();
-  kd::LoadedClip loaded = kd::load_clip(GetParam() == "hf" ? shared / "golden/tiny-clip" : path);
+  if (GetParam().rfind("hf-pytorch-bin", 0) == 0 && !kd::test::python_torch_available()) {
+    if (kd::test::running_in_ci()) FAIL() << "/usr/bin/python3 with python3-torch missing under CI=true";
+    GTEST_SKIP() << "/usr/bin/python3 with python3-torch is needed to write pytorch_model.bin";
+  }
+  const std::filesystem::path path = golden_weights(shared, GetParam());
+  ASSERT_FALSE(path.empty() || path == "pytorch_model.bin");
+  kd::LoadedClip loaded = kd::load_clip(path);
+  if (GetParam().rfind("hf", 0) == 0) EXPECT_EQ(loaded.format, kd::CheckpointFormat::kHfDirectory);
   kd::ClipModel& m = loaded.model;
   EXPECT_EQ(m.config.vision.n_heads, 2);
   EXPECT_EQ(m.config.text.n_heads, 1);
@@ -66,7 +87,8 @@ TEST_P(ClipGolden, MatchesOpenAiReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, ClipGolden,
-                         ::testing::Values("hf", "openai.safetensors", "openai-jit.pt"),
+                         ::testing::Values("hf", "openai.safetensors", "openai-jit.pt", "hf-pytorch-bin",
+                                           "hf-pytorch-bin/pytorch_model.bin"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& c : n) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
@@ -172,6 +194,70 @@ TEST(ClipCheckpoint, HfAndOpenAiWritersRoundTrip) {
       EXPECT_TRUE(at::equal(a[i].second, b[i].second)) << path << " " << a[i].first;
     }
   }
+}
+
+// A HF folder holds model.safetensors or pytorch_model.bin; with both, model.safetensors is read (as transformers
+// does). One of those files with config.json beside it is the same checkpoint.
+TEST(ClipCheckpoint, HfFolderWeightsFile) {
+  kd::test::TempDir dir;
+  kd::write_file_atomic(dir / "config.json", "{}");
+  std::string msg = message_of([&] { kd::checkpoint_weights_file(dir.path()); });
+  EXPECT_NE(msg.find("pytorch_model.bin"), std::string::npos) << msg;
+  kd::write_file_atomic(dir / "pytorch_model.bin", "");
+  EXPECT_EQ(kd::checkpoint_weights_file(dir.path()), dir / "pytorch_model.bin");
+  EXPECT_EQ(kd::detect_checkpoint_format(dir / "pytorch_model.bin"), kd::CheckpointFormat::kHfDirectory);
+  kd::write_file_atomic(dir / "model.safetensors", "");
+  EXPECT_EQ(kd::checkpoint_weights_file(dir.path()), dir / "model.safetensors");
+  EXPECT_EQ(kd::checkpoint_weights_file(dir / "pytorch_model.bin"), dir / "pytorch_model.bin");
+  EXPECT_EQ(kd::detect_checkpoint_format(dir / "model.safetensors"), kd::CheckpointFormat::kHfDirectory);
+}
+
+class ClipCheckpointPytorchBin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KD_REQUIRE_SHARED_AND_TORCH(shared);
+    shared_ = shared;
+    std::string error;
+    folder_ = kd::test::golden_pytorch_bin_folder(shared_, &error);
+    ASSERT_FALSE(folder_.empty()) << error;
+  }
+  std::filesystem::path shared_, folder_;
+  kd::test::TempDir dir_;
+};
+
+// HF-named tensors without their config.json (head counts are not in the file): the message says what is missing.
+TEST_F(ClipCheckpointPytorchBin, WithoutConfigJsonSaysSo) {
+  std::filesystem::copy_file(folder_ / "pytorch_model.bin", dir_ / "pytorch_model.bin");
+  const std::string msg = message_of([&] { kd::load_clip(dir_ / "pytorch_model.bin"); });
+  EXPECT_NE(msg.find("Hugging Face-layout weights without their config.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find((dir_ / "pytorch_model.bin").string()), std::string::npos) << msg;
+}
+
+// The same tensors saved in torch.save's legacy (non-zip) format, which LibTorch cannot read: a message saying so.
+TEST_F(ClipCheckpointPytorchBin, LegacySerialisationIsNamed) {
+  std::filesystem::copy_file(folder_ / "config.json", dir_ / "config.json");
+  const auto r = kd::test::run_command(kd::test::torch_fixtures_command() + " pytorch-bin " +
+                                       kd::test::quoted(shared_ / "golden/tiny-clip/model.safetensors") + " " +
+                                       kd::test::quoted(dir_ / "pytorch_model.bin") + " --legacy");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string msg = message_of([&] { kd::load_clip(dir_.path()); });
+  EXPECT_NE(msg.find("not a zip-format torch.save file"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("legacy"), std::string::npos) << msg;
+}
+
+// The key and shape checks apply to pytorch_model.bin as to model.safetensors.
+TEST_F(ClipCheckpointPytorchBin, KeyAndShapeChecksApply) {
+  for (const char* f : {"config.json", "pytorch_model.bin"})
+    std::filesystem::copy_file(folder_ / f, dir_ / f);
+  kd::write_file_atomic(dir_ / "config.json",
+                        [&] {
+                          nlohmann::json j = nlohmann::json::parse(kd::read_file(folder_ / "config.json"));
+                          j["text_config"]["hidden_size"] = 32;  // the file's text tower is 64 wide
+                          return j.dump();
+                        }());
+  const std::string msg = message_of([&] { kd::load_clip(dir_.path()); });
+  EXPECT_NE(msg.find("pytorch_model.bin"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("wrong shape"), std::string::npos) << msg;
 }
 
 }  // namespace

@@ -177,9 +177,19 @@ TEST(KdEval, GoldenTeacherAsStudentMatchesTeacherAndBruteForce) {
   }
   EXPECT_EQ(r.towers[0].timing.rows, 12);
   EXPECT_EQ(r.towers[1].timing.rows, nt);
-  // A teacher that is not the cache's is refused.
+  // The same weights in another format are the same teacher (the id hashes the tensors) ...
+  kd::EvalOptions other_format = o;
+  other_format.teacher = golden / "openai.safetensors";
+  EXPECT_NO_THROW(kd::evaluate_students(other_format));
+  // ... and a teacher with one value changed is not the cache's: refused.
+  kd::ClipModel changed = kd::load_clip(golden).model;
+  {
+    torch::NoGradGuard no_grad;
+    changed.logit_scale.add_(1e-3);
+  }
+  kd::save_clip_openai_safetensors(changed, tmp / "changed.safetensors");
   kd::EvalOptions wrong = o;
-  wrong.teacher = golden / "openai.safetensors";
+  wrong.teacher = tmp / "changed.safetensors";
   EXPECT_THROW(kd::evaluate_students(wrong), kd::Error);
 }
 

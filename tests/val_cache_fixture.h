@@ -15,9 +15,9 @@
 #include "common/cache/shard_writer.h"
 #include "common/clip/bpe_tokenizer.h"
 #include "common/clip/clip_checkpoint.h"
+#include "common/clip/weights_id.h"
 #include "common/image/clip_preprocess.h"
 #include "common/text/caption_source.h"
-#include "common/util/sha256.h"
 
 namespace kd::test {
 
@@ -68,7 +68,7 @@ inline int64_t write_golden_val_cache(const std::filesystem::path& shared, const
   w.set_string_attr(c::kAttrFormat, c::kFormatName);
   w.set_int_attr(c::kAttrVersion, c::kFormatVersion);
   w.set_string_attr(c::kAttrKind, c::kKindVal);
-  const std::string teacher_id = sha256_file_hex(checkpoint_weights_file(teacher_dir));
+  const std::string teacher_id = clip_weights_id(teacher.model);
   w.set_string_attr(c::kAttrTeacherId, teacher_id);
   w.set_int_attr(c::kAttrEmbedDim, d);
   w.set_double_attr(c::kAttrLogitScale, teacher.model.logit_multiplier());

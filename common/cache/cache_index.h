@@ -27,7 +27,7 @@ struct CacheIndex {
   std::string format = "kd-cache";
   int64_t version = 1;
   std::string kind;          // image | text | val
-  std::string teacher_id;    // sha256 of the teacher weights file
+  std::string teacher_id;    // clip_weights_id of the teacher (clip/weights_id.h)
   int64_t embed_dim = 0;
   nlohmann::json options = nlohmann::json::object();  // what produced the cache (extractor options, preprocess, ...)
   std::vector<ShardInfo> shards;

@@ -2,7 +2,7 @@
 // reader and the validator. docs/cache-format.md documents it for other readers (h5py).
 //
 // A cache is DIR/index.json + DIR/shard-NNNNN.h5. Each shard's root attributes:
-//   kd_format "kd-cache", kd_version 1, kind image|text|val, teacher_id (sha256 hex of the weights file),
+//   kd_format "kd-cache", kd_version 1, kind image|text|val, teacher_id (clip_weights_id: sha256 of the tensors),
 //   embed_dim D, logit_scale (the multiplier exp(stored)), preprocess (JSON), views V.
 // Datasets (N rows; D = embed_dim; W = the tower's width; fp = float16 or float32, chosen per file):
 //   image: keys [N] str, embeds [N,V,D] fp, features [N,V,W] fp, view_params [N,V,5] float32
@@ -34,7 +34,7 @@ bool is_known_kind(const std::string& kind);
 inline constexpr const char* kAttrFormat = "kd_format";          // str
 inline constexpr const char* kAttrVersion = "kd_version";        // int64
 inline constexpr const char* kAttrKind = "kind";                 // str
-inline constexpr const char* kAttrTeacherId = "teacher_id";      // str, sha256 hex of the teacher weights file
+inline constexpr const char* kAttrTeacherId = "teacher_id";      // str, clip_weights_id (clip/weights_id.h)
 inline constexpr const char* kAttrEmbedDim = "embed_dim";        // int64, D
 inline constexpr const char* kAttrLogitScale = "logit_scale";    // float64, the multiplier (exp of the stored log)
 inline constexpr const char* kAttrPreprocess = "preprocess";     // str, JSON {resolution, mean, std, resize, ...}

@@ -10,6 +10,7 @@
 #include "common/clip/checkpoint_keys.h"
 #include "common/clip/safetensors.h"
 #include "common/clip/tensor_io.h"
+#include "common/clip/torch_pickle.h"
 #include "common/clip/torchscript_import.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
@@ -121,6 +122,38 @@ TensorMap drop_extra_openai(TensorMap tensors, const ClipConfig& config) {
   return tensors;
 }
 
+// Hugging Face weight file names, in the order transformers prefers them when a folder holds both.
+constexpr const char* kHfWeightFiles[] = {"model.safetensors", "pytorch_model.bin"};
+
+bool is_hf_weights_name(const std::filesystem::path& file) {
+  for (const char* name : kHfWeightFiles)
+    if (file.filename() == name) return true;
+  return false;
+}
+
+// The weights file of a HF folder (model.safetensors, else pytorch_model.bin); empty when it holds neither.
+std::filesystem::path hf_weights_in(const std::filesystem::path& dir) {
+  for (const char* name : kHfWeightFiles)
+    if (std::filesystem::exists(dir / name)) return dir / name;
+  return {};
+}
+
+// The HF folder of a checkpoint path: the folder itself, or the folder holding the weights file.
+std::filesystem::path hf_folder_of(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return path;
+  return path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+}
+
+// HF-named tensors in a file read as OpenAI layout: its config.json is missing (head counts are not in the file).
+void refuse_hf_layout(const TensorMap& tensors, const std::string& file) {
+  for (const auto& [name, t] : tensors)
+    if (name.rfind("vision_model.", 0) == 0 || name.rfind("text_model.", 0) == 0)
+      throw Error("Hugging Face-layout weights without their config.json").file(file).key(name)
+          .expected("config.json beside " + std::filesystem::path(file).filename().string() +
+                    " (model.safetensors or pytorch_model.bin), or an OpenAI-layout state dict");
+}
+
 }  // namespace
 
 std::string to_string(CheckpointFormat format) {
@@ -135,12 +168,14 @@ std::string to_string(CheckpointFormat format) {
 CheckpointFormat detect_checkpoint_format(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    if (!std::filesystem::exists(path / "config.json") || !std::filesystem::exists(path / "model.safetensors"))
+    if (!std::filesystem::exists(path / "config.json") || hf_weights_in(path).empty())
       throw Error("folder is not a Hugging Face CLIP checkpoint").file(path.string())
-          .expected("config.json and model.safetensors inside");
+          .expected("config.json and model.safetensors or pytorch_model.bin inside");
     return CheckpointFormat::kHfDirectory;
   }
   if (!std::filesystem::exists(path, ec)) throw Error("checkpoint not found").file(path.string());
+  if (is_hf_weights_name(path) && std::filesystem::exists(hf_folder_of(path) / "config.json"))
+    return CheckpointFormat::kHfDirectory;
   const std::string ext = path.extension().string();
   if (ext == ".safetensors") return CheckpointFormat::kOpenAiSafetensors;
   if (ext == ".pt" || ext == ".pth" || ext == ".jit" || ext == ".bin") return CheckpointFormat::kOpenAiTorchScript;
@@ -149,28 +184,29 @@ CheckpointFormat detect_checkpoint_format(const std::filesystem::path& path) {
 }
 
 std::filesystem::path checkpoint_weights_file(const std::filesystem::path& path) {
-  return detect_checkpoint_format(path) == CheckpointFormat::kHfDirectory ? path / "model.safetensors" : path;
+  const CheckpointFormat format = detect_checkpoint_format(path);
+  std::error_code ec;
+  return format == CheckpointFormat::kHfDirectory && std::filesystem::is_directory(path, ec) ? hf_weights_in(path)
+                                                                                               : path;
 }
 
 LoadedClip load_clip(const std::filesystem::path& path) {
   const CheckpointFormat format = detect_checkpoint_format(path);
-  const std::filesystem::path weights = checkpoint_weights_file(path);
+  const std::filesystem::path weights = checkpoint_weights_file(path);  // HF: model.safetensors or pytorch_model.bin
   const std::string file = weights.string();
   switch (format) {
     case CheckpointFormat::kHfDirectory: {
-      const ClipConfig config = read_hf_clip_config(path / "config.json");
-      SafetensorsFile st = SafetensorsFile::open(weights);
-      ShapeMap found;
-      for (const std::string& name : st.names()) found[name] = st.at(name).shape;
-      check_keys(found, hf_tensor_specs(config), file, &is_hf_buffer_key);
-      TensorMap hf;
-      for (const std::string& name : st.names())
-        if (!is_hf_buffer_key(name)) hf[name] = tensor_from_safetensors(st.at(name));
+      const ClipConfig config = read_hf_clip_config(hf_folder_of(path) / "config.json");
+      TensorMap hf = weights.extension() == ".safetensors" ? read_safetensors_all(SafetensorsFile::open(weights))
+                                                            : read_torch_state_dict(weights);
+      check_keys(shapes_of(hf), hf_tensor_specs(config), file, &is_hf_buffer_key);
+      for (auto it = hf.begin(); it != hf.end();) it = is_hf_buffer_key(it->first) ? hf.erase(it) : std::next(it);
       return {build_model(config, hf_to_openai(hf, config), file), format, weights};
     }
     case CheckpointFormat::kOpenAiSafetensors: {
       SafetensorsFile st = SafetensorsFile::open(weights);
       TensorMap tensors = read_safetensors_all(st);
+      refuse_hf_layout(tensors, file);
       // kd's own exports record the config (head counts cannot be inferred from shapes); others follow OpenAI.
       auto meta = st.metadata().find("kd_clip_config");
       const ClipConfig config =
@@ -181,6 +217,7 @@ LoadedClip load_clip(const std::filesystem::path& path) {
     }
     case CheckpointFormat::kOpenAiTorchScript: {
       TensorMap tensors = read_torchscript_state(weights);
+      refuse_hf_layout(tensors, file);
       // OpenAI's build_model drops these scalar attributes when a state dict carries them.
       for (const char* k : {"input_resolution", "context_length", "vocab_size"}) tensors.erase(k);
       const ClipConfig config = clip_config_from_openai_shapes(shapes_of(tensors), file);

@@ -1,5 +1,5 @@
-// Reading and writing CLIP weights in the three formats users have: a Hugging Face folder (config.json +
-// model.safetensors), an OpenAI-layout .safetensors, and an OpenAI TorchScript archive (the released ViT-B-32.pt).
+// Reading and writing CLIP weights in the formats users have: a Hugging Face folder (config.json + model.safetensors
+// or pytorch_model.bin), an OpenAI-layout .safetensors, and an OpenAI TorchScript archive (the released ViT-B-32.pt).
 // Every key and shape is checked against the table in checkpoint_keys.h before any weight is used.
 #pragma once
 
@@ -14,12 +14,13 @@ namespace kd {
 enum class CheckpointFormat { kHfDirectory, kOpenAiSafetensors, kOpenAiTorchScript };
 std::string to_string(CheckpointFormat format);
 
-// A folder with config.json -> HF; *.safetensors -> OpenAI layout; *.pt / *.pth / *.jit -> TorchScript archive
-// (or a torch.save'd state dict). Throws kd::Error naming the path otherwise.
+// A folder with config.json and model.safetensors or pytorch_model.bin -> HF, and so is one of those two files with a
+// config.json beside it; other *.safetensors -> OpenAI layout; *.pt / *.pth / *.jit / *.bin -> TorchScript archive
+// (or a torch.save'd state dict) in OpenAI layout. Throws kd::Error naming the path otherwise.
 CheckpointFormat detect_checkpoint_format(const std::filesystem::path& path);
 
-// The file whose bytes identify the weights (sha256 of it is the teacher id): model.safetensors of a HF folder,
-// else the path itself.
+// The file the weights are read from: of a HF folder, model.safetensors if present (as transformers prefers it), else
+// pytorch_model.bin; otherwise the path itself. (The teacher id hashes the tensors, not this file: weights_id.h.)
 std::filesystem::path checkpoint_weights_file(const std::filesystem::path& path);
 
 struct LoadedClip {

@@ -11,7 +11,7 @@
 namespace kd {
 
 // name -> tensor (CPU, the archive's dtype). Throws kd::Error naming the file when it is neither a TorchScript
-// archive nor a pickled dict of tensors.
+// archive nor a torch.save'd dict of tensors (read_torch_state_dict, torch_pickle.h).
 std::map<std::string, at::Tensor> read_torchscript_state(const std::filesystem::path& path);
 
 }  // namespace kd

@@ -5,9 +5,9 @@
 #include "common/clip/strict_fp32.h"
 #include "common/clip/student_path.h"
 #include "common/eval/student_teacher.h"
+#include "common/clip/weights_id.h"
 #include "common/util/device_name.h"
 #include "common/util/error.h"
-#include "common/util/sha256.h"
 
 namespace kd {
 namespace {
@@ -121,11 +121,11 @@ EvalReport evaluate_students(const EvalOptions& o) {
                              mean_paired_cosine(e.embeds, cache.text_embeds), e.timing, student_teacher});
   }
   if (!o.teacher.empty()) {
-    const std::string id = sha256_file_hex(checkpoint_weights_file(o.teacher));
+    LoadedClip t = load_clip(o.teacher);
+    const std::string id = clip_weights_id(t.model);
     if (id != cache.teacher_id)
       throw Error("teacher is not the one the val cache was made with").file(o.teacher.string()).key("teacher_id")
           .expected(cache.teacher_id).got(id);
-    LoadedClip t = load_clip(o.teacher);
     if (!t.model.config.has_vision || !t.model.config.has_text)
       throw Error("teacher needs both towers").file(o.teacher.string());
     t.model.to(device, torch::kFloat);

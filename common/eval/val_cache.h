@@ -14,7 +14,7 @@ namespace kd {
 struct ValCache {
   std::filesystem::path dir;          // the cache folder
   std::filesystem::path shard;        // DIR/shard-00000.h5
-  std::string teacher_id;             // sha256 hex of the teacher weights file
+  std::string teacher_id;             // clip_weights_id of the teacher (clip/weights_id.h)
   std::filesystem::path image_root;   // absolute folder the image keys are relative to
   double logit_scale = 0;             // the teacher's multiplier exp(stored log)
   int64_t embed_dim = 0;              // D

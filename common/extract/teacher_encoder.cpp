@@ -6,9 +6,9 @@
 
 #include "common/clip/clip_checkpoint.h"
 #include "common/clip/strict_fp32.h"
+#include "common/clip/weights_id.h"
 #include "common/util/device_name.h"
 #include "common/util/error.h"
-#include "common/util/sha256.h"
 
 namespace kd {
 namespace {
@@ -29,7 +29,7 @@ TeacherEncoder::TeacherEncoder(const std::filesystem::path& teacher, const std::
   if (!model_.config.has_vision || !model_.config.has_text)
     throw Error("a teacher needs both towers").file(teacher.string())
         .got(model_.config.has_vision ? "vision tower only" : "text tower only");
-  teacher_id_ = sha256_file_hex(loaded.weights_file);
+  teacher_id_ = clip_weights_id(model_);  // float32 on the CPU still: before the move to device and dtype
   logit_scale_ = model_.logit_multiplier();
   if (device_.is_cuda() && !at::hasCUDA())
     throw Error("CUDA device requested but this LibTorch has no CUDA").key("--device").got(device);

@@ -26,7 +26,7 @@ class TeacherEncoder {
   EncodedBatch encode_tokens(const at::Tensor& tokens);  // tokens [B, 77] int32 CPU
 
   const ClipConfig& config() const { return model_.config; }
-  const std::string& teacher_id() const { return teacher_id_; }  // sha256 of the weights file
+  const std::string& teacher_id() const { return teacher_id_; }  // clip_weights_id of the weights (weights_id.h)
   double logit_scale() const { return logit_scale_; }             // the multiplier, exp(stored)
 
  private:
