@@ -1,0 +1,10 @@
+// libvips's one-time initialisation, for the renderer and for code that draws or saves images with libvips itself
+// (the demo's scenes, tests). Defined in image_decode.cpp.
+#pragma once
+
+namespace kd {
+
+// Makes sure libvips is initialised (once per process; thread-safe). Throws kd::Error when it cannot be.
+void ensure_vips_initialized();
+
+}  // namespace kd
