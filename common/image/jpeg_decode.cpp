@@ -87,27 +87,10 @@ void init_errors(jpeg_decompress_struct& cinfo, JumpingErrorManager& err) {
   err.pub.output_message = no_output;
 }
 
-}  // namespace
-
-bool read_jpeg_header(const void* data, size_t size, uint64_t max_pixels, JpegHeader* out) {
-  if (!looks_like_jpeg(data, size)) return false;
-  jpeg_decompress_struct cinfo;
-  JumpingErrorManager err;
-  init_errors(cinfo, err);
-  if (setjmp(err.jump)) {
-    jpeg_destroy_decompress(&cinfo);
-    return false;
-  }
-  jpeg_create_decompress(&cinfo);
-  const bool ok = start_header(cinfo, data, size, max_pixels);
-  out->width = static_cast<int>(cinfo.image_width);
-  out->height = static_cast<int>(cinfo.image_height);
-  jpeg_destroy_decompress(&cinfo);
-  return ok;
-}
-
-bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out,
-                        JpegDecodeInfo* info) {
+// read_jpeg_header (header != nullptr: stops after the header) and decode_jpeg_direct in one, so that the setjmp
+// frame libjpeg's error exit returns to is written once.
+bool run_decoder(const void* data, size_t size, const JpegDirectOptions& options, JpegHeader* header, RgbImage* out,
+                 JpegDecodeInfo* info) {
   if (!looks_like_jpeg(data, size)) return false;
   jpeg_decompress_struct cinfo;
   JumpingErrorManager err;
@@ -118,9 +101,12 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
     return false;
   }
   jpeg_create_decompress(&cinfo);
-  if (!start_header(cinfo, data, size, options.max_pixels)) {
+  const bool handled = start_header(cinfo, data, size, options.max_pixels);
+  if (!handled || header != nullptr) {
+    if (header != nullptr)
+      *header = JpegHeader{static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height)};
     jpeg_destroy_decompress(&cinfo);
-    return false;
+    return handled;
   }
   cinfo.out_color_space = JCS_RGB;  // grayscale is replicated into R, G, B
   cinfo.scale_num = static_cast<unsigned>(std::clamp(options.scale_eighths, 1, 8));
@@ -211,6 +197,19 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
   // too) would not make.
   jpeg_destroy_decompress(&cinfo);
   return true;
+}
+
+}  // namespace
+
+bool read_jpeg_header(const void* data, size_t size, uint64_t max_pixels, JpegHeader* out) {
+  JpegDirectOptions options;
+  options.max_pixels = max_pixels;
+  return run_decoder(data, size, options, out, nullptr, nullptr);
+}
+
+bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out,
+                        JpegDecodeInfo* info) {
+  return run_decoder(data, size, options, nullptr, out, info);
 }
 
 }  // namespace kd
