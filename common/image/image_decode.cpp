@@ -9,6 +9,7 @@
 
 #include "common/image/detail/jpeg_decode.h"
 #include "common/util/error.h"
+#include "common/util/library_warnings.h"
 
 namespace kd {
 namespace {
@@ -105,6 +106,7 @@ bool decode_direct(const void* data, size_t size, const DecodeOptions& options, 
 template <typename Open>
 RgbImage decode_with(Open open, const DecodeOptions& options, const std::string& name) {
   ensure_vips_initialized();
+  const WarningInputScope warning_input(name);
   try {
     VImage img = open();
     check_pixels(img, options, name);
@@ -126,6 +128,7 @@ void ensure_vips_initialized() {
   std::call_once(once, [] {
     ok = VIPS_INIT("kd") == 0;
     if (!ok) reason = vips_reason("unknown reason");
+    if (ok) route_glib_warnings("VIPS", "libvips");  // counted per kind, not printed per image
   });
   if (!ok) throw Error("libvips failed to initialise").got(reason);
 }

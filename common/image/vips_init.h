@@ -4,7 +4,8 @@
 
 namespace kd {
 
-// Makes sure libvips is initialised (once per process; thread-safe). Throws kd::Error when it cannot be.
+// Makes sure libvips is initialised (once per process; thread-safe). Throws kd::Error when it cannot be. It also
+// routes libvips's warnings through kd (common/util/library_warnings.h): counted per kind, not printed per image.
 void ensure_vips_initialized();
 
 }  // namespace kd
