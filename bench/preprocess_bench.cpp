@@ -1,18 +1,16 @@
 // Benchmark (not a test): decode + CLIP preprocessing throughput on ONE thread (libvips concurrency 1), images/s,
 // over every image of a folder, repeated until --min-seconds of work. Prints one JSON line; bench/run-benchmarks.sh
 // puts it beside bench/preprocess_ref.py (PIL + numpy) in docs/benchmarks.md.
-//   exact:        clip_preprocess_file(kExact)  = decode_image + PIL-identical bicubic resize + crop + normalise
-//   fast:         clip_preprocess_file(kFast)   = JPEG DCT-scaled decode + PIL-style bicubic + crop + normalise
-//   shrink-exact: decode_image with DCT scaling (jpeg_min_short_side), then clip_preprocess(kExact) on the scaled
-//                 image (like fast, but the geometry from the scaled size instead of the full size)
-//   view-exact, view-fast: render_view_file of view 0 (the centre crop), what kd-extract with one view and kd-train's
-//                 loader run per image, in that resize mode
-//   decode:       decode_image alone (full size, exact), to show what the decode costs on its own
-//   decode-fast:  decode_image alone as the fast mode decodes JPEGs (DCT scaling to short side >= resolution)
-//   decode-eighth: libjpeg decode at 1/8 scale (decode_jpeg_direct, DCT scaling 1/8): one DC-only IDCT per block, so
-//                 almost all of its time is Huffman (entropy) decoding, which every decoder of these files must do
-//                 whatever the output size (none of coco-mini's JPEGs has restart markers to skip by). The floor under
-//                 any decode + preprocess of a JPEG.
+//   exact, fast:   the renderer (common/image/renderer.h), view 0 (the centre crop) in that resize mode: what kd-eval,
+//                  kd-extract with one view and kd-train's loader run per image
+//   views4-exact, views4-fast: render_views of views 0-3 (kd-extract --views 4: decoded once per DCT scale), counted
+//                  per image; views4-exact-separate: the same 4 views as 4 render calls (4 decodes), to show what
+//                  decoding once saves
+//   decode:        the renderer's full-size decode alone (no resize), what bounds exact (internal API)
+//   decode-eighth: libjpeg decode at 1/8 scale (DCT scaling 1/8): one DC-only IDCT per block, so almost all of its
+//                  time is Huffman (entropy) decoding, which every decoder of these files must do whatever the output
+//                  size (none of coco-mini's JPEGs has restart markers to skip by). The floor under any decode +
+//                  preprocess of a JPEG (internal API).
 #include <vips/vips.h>
 
 #include <CLI/CLI.hpp>
@@ -24,10 +22,9 @@
 #include <iostream>
 #include <vector>
 
-#include "common/image/clip_preprocess.h"
-#include "common/image/image_decode.h"
-#include "common/image/jpeg_decode.h"
-#include "common/image/render_view.h"
+#include "common/image/detail/image_decode.h"  // decode and decode-eighth only: the bounds under the renderer
+#include "common/image/detail/jpeg_decode.h"
+#include "common/image/renderer.h"
 #include "common/util/error.h"
 
 namespace fs = std::filesystem;
@@ -46,8 +43,8 @@ int main(int argc, char** argv) {
   int resolution = kd::kClipResolution;
   app.add_option("--images", images, "folder of images")->required();
   app.add_option("--mode", mode,
-                 "exact, fast, view-exact, view-fast, shrink-exact, decode, decode-fast or decode-eighth")
-      ->check(CLI::IsMember({"exact", "fast", "view-exact", "view-fast", "shrink-exact", "decode", "decode-fast",
+                 "exact, fast, views4-exact, views4-fast, views4-exact-separate, decode or decode-eighth")
+      ->check(CLI::IsMember({"exact", "fast", "views4-exact", "views4-fast", "views4-exact-separate", "decode",
                              "decode-eighth"}))
       ->capture_default_str();
   app.add_option("--min-seconds", min_seconds, "repeat the folder until this much time was spent")
@@ -66,29 +63,32 @@ int main(int argc, char** argv) {
     vips_concurrency_set(1);  // one thread: libvips would otherwise use a worker pool per pipeline
     vips_cache_set_max(0);    // every pass decodes again (no operation cache hits on the repeated files)
     std::vector<float> out(3 * size_t(resolution) * resolution);  // [3, R, R] float32
+    std::vector<float> out4(4 * out.size());  // [4, 3, R, R]
+    auto specs = [](const std::string& f) {
+      std::vector<kd::ViewSpec> v;
+      for (int i = 0; i < 4; ++i) v.push_back(kd::ViewSpec::drawn(1, f, i));
+      return v;
+    };
     auto one = [&](const std::string& f) {
-      if (mode == "exact") {
-        kd::clip_preprocess_file(f, resolution, kd::ResizeMode::kExact, out.data());
-      } else if (mode == "fast") {
-        kd::clip_preprocess_file(f, resolution, kd::ResizeMode::kFast, out.data());
-      } else if (mode == "view-exact" || mode == "view-fast") {
-        const auto resize = mode == "view-exact" ? kd::ResizeMode::kExact : kd::ResizeMode::kFast;
-        kd::render_view_file(
-            f, [&](int w, int h) { return kd::center_crop_view(w, h, resolution); }, resolution, resize, out.data());
+      if (mode == "exact" || mode == "fast") {
+        kd::render(f, kd::ViewSpec::centre_crop(), mode == "exact" ? kd::ResizeMode::kExact : kd::ResizeMode::kFast,
+                   resolution, out.data());
+      } else if (mode == "views4-exact" || mode == "views4-fast") {
+        kd::render_views(f, specs(f), mode == "views4-exact" ? kd::ResizeMode::kExact : kd::ResizeMode::kFast,
+                         resolution, out4.data());
+      } else if (mode == "views4-exact-separate") {
+        const std::vector<kd::ViewSpec> v = specs(f);
+        for (size_t i = 0; i < v.size(); ++i)
+          kd::render(f, v[i], kd::ResizeMode::kExact, resolution, out4.data() + i * out.size());
       } else if (mode == "decode") {
         kd::decode_image(f);
-      } else if (mode == "decode-eighth") {
+      } else {  // decode-eighth
         std::string bytes;
         kd::JpegDirectOptions eighth;
-        eighth.scale_denom = 8;
+        eighth.scale_eighths = 1;
         kd::RgbImage img;
         if (!kd::read_jpeg_file(f, &bytes) || !kd::decode_jpeg_direct(bytes.data(), bytes.size(), eighth, &img))
           throw kd::Error("not a JPEG the direct libjpeg path decodes").file(f);
-      } else {
-        kd::DecodeOptions opt;
-        opt.jpeg_min_short_side = resolution;
-        kd::RgbImage img = kd::decode_image(f, opt);
-        if (mode == "shrink-exact") kd::clip_preprocess(img, resolution, kd::ResizeMode::kExact, out.data());
       }
     };
     one(files[0]);  // warm-up (libvips start, page cache)

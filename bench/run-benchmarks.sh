@@ -88,11 +88,10 @@ done
 # ---- 2. decode + CLIP preprocessing, ONE thread, 79 COCO val2017 JPEGs repeated to >= 3 s ------------------------
 # Python: OpenAI's own transform (PIL + torchvision + torch, key openai) and a numpy variant (key PIL).
 for r in $(seq "$REPEATS"); do
-  # exact and fast: render_view_file of view 0, what kd-extract and kd-train's loader run per image.
-  for mode in exact fast decode decode-eighth; do
-    bench_mode=$mode; [[ $mode == exact || $mode == fast ]] && bench_mode=view-$mode
+  # exact and fast: the renderer on view 0, what kd-eval, kd-extract and kd-train's loader run per image.
+  for mode in exact fast decode decode-eighth views4-exact views4-exact-separate; do
     measure preprocess "$mode" kd env OMP_NUM_THREADS=1 "$BIN/preprocess_bench" --images "$VAL2017" \
-      --mode $bench_mode --min-seconds 3
+      --mode $mode --min-seconds 3
   done
   for impl in openai numpy; do
     key=$impl; [[ $impl == openai ]] || key=PIL
@@ -258,11 +257,13 @@ openai = best("preprocess", "openai", "py")
 pil = best("preprocess", "PIL", "py")
 table("Decode + CLIP preprocessing, one thread, images/s",
       "79 COCO val2017 JPEGs (coco-mini) repeated to ≥ 3 s. kd: bench/preprocess_bench.cpp, libvips concurrency 1, "
-      "operation cache off. JPEGs are decoded directly with libjpeg (common/image/jpeg_decode.h). "
-      "exact and fast = render_view_file of view 0 (the centre crop) in that mode, what kd-extract and kd-train's "
-      "loader run per image (the same code as clip_preprocess_file): exact is PIL-identical and decodes only the "
+      "operation cache off. JPEGs are decoded directly with libjpeg (common/image/detail/jpeg_decode.h). "
+      "exact and fast = the renderer (common/image/renderer.h) on view 0 (the centre crop) in that mode, what kd-eval, "
+      "kd-extract and kd-train's loader run per image: exact is PIL-identical and decodes only the "
       "pixels the centre crop reads; fast decodes those at libjpeg's DCT scale M/8 + PIL bicubic. "
-      "decode = decode_image alone (full-size exact decode, no resize: the bound on exact); 1/8-scale decode = "
+      "4 views = render_views of views 0-3 of each image (kd-extract --views 4: one decode of what the views read), "
+      "images/s; 4 views, 4 decodes = the same as four render calls (what decoding once saves). "
+      "decode = the full-size decode alone (no resize: the bound on exact); 1/8-scale decode = "
       "libjpeg with DCT scaling 1/8, almost only Huffman decoding, which any decoder of these files must do in full "
       "(none has restart markers): the bound on fast. "
       "Python, bench/preprocess_ref.py: OpenAI = OpenAI's own transform as clip.load returns it (PIL open, "
@@ -273,6 +274,8 @@ table("Decode + CLIP preprocessing, one thread, images/s",
       [("exact", best("preprocess", "exact", "kd"), openai, 2),
        ("fast", best("preprocess", "fast", "kd"), openai, 5),
        ("decode alone (bound on exact)", best("preprocess", "decode", "kd"), openai, None),
+       ("4 views, decoded once", best("preprocess", "views4-exact", "kd"), openai, None),
+       ("4 views, 4 decodes", best("preprocess", "views4-exact-separate", "kd"), openai, None),
        ("1/8-scale decode (Huffman alone: bound on fast)", best("preprocess", "decode-eighth", "kd"), openai, None),
        ("exact vs PIL + numpy", best("preprocess", "exact", "kd"), pil, None),
        ("fast vs PIL + numpy", best("preprocess", "fast", "kd"), pil, None)])
@@ -323,7 +326,7 @@ table("Training throughput: seed image student (ViT width 576, 6 layers, 24 head
       "image_dataset --batch_size 32 --max_steps $((ITERS + 1)) --threads $THREADS --precision 32|bf16\` on caches "
       "kd-extract made from the random ViT-B/32 teacher (coco-mini, 80 images: 2 steps per epoch, the first step of an "
       "epoch waits for its decode); samples_per_s from RUN/metrics.jsonl, step 1 skipped as warm-up, best step (mean "
-      "in the note below). Each kd step decodes + renders its images (render_view_file: libjpeg for "
+      "in the note below). Each kd step decodes + renders its images (the renderer: libjpeg for "
       "JPEGs, in the cache's resize mode), then forward + backward + AdamW. "
       "Python: bench/train_ref.py; online = PIL decode + preprocess + ViT-B/32 teacher under no_grad every step (the "
       "seed without a cache), fp32, best of 2 timed steps; cached = random inputs and targets (no decode, no teacher).",
@@ -340,6 +343,9 @@ for r, name in [(online, "Python online"), (cached, "Python cached")]:
     if r[0]:
         means.append("%s %s" % (name, f(r[0]["per_second_mean"])))
 w("Means over the timed steps: " + "; ".join(means) + ".")
+w("")
+# Measurements behind the renderer's design (common/image/renderer.h), taken by hand, not by this script.
+w(open("bench/rendering-notes.md").read().rstrip())
 w("")
 w("## Raw results")
 w("")

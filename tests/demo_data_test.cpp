@@ -13,7 +13,7 @@
 #include "common/demo/scene_captions.h"
 #include "common/demo/synthetic_data.h"
 #include "common/demo/synthetic_scene.h"
-#include "common/image/image_decode.h"
+#include "common/image/detail/image_decode.h"
 #include "common/text/caption_source.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"

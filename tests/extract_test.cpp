@@ -20,7 +20,7 @@
 #include "common/clip/safetensors.h"
 #include "common/clip/tensor_io.h"
 #include "common/extract/skipped_tsv.h"
-#include "common/image/image_decode.h"
+#include "common/image/vips_init.h"
 #include "common/util/atomic_file.h"
 #include "tests/extract_helpers.h"
 

@@ -1,4 +1,4 @@
-// Tests of common/image/jpeg_decode: the direct libjpeg path gives the pixels the libvips path gives (and hence the
+// Tests of common/image/detail/jpeg_decode: the direct libjpeg path gives the pixels the libvips path gives (and hence the
 // PIL pixels the golden tests check), refuses what it does not handle, and picks DCT scales by its stated rule.
 #include <gtest/gtest.h>
 #include <vips/vips8>
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "common/image/image_decode.h"
-#include "common/image/jpeg_decode.h"
+#include "common/image/detail/image_decode.h"
+#include "common/image/detail/jpeg_decode.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
 #include "tests/test_support.h"
@@ -53,9 +53,36 @@ vips::VImage gradient(int w, int h, int bands) {
   return vips::VImage::new_from_memory_steal(copy, px.size(), w, h, bands, VIPS_FORMAT_UCHAR);
 }
 
-// Every coco-mini JPEG (train images and val2017), full size and with each libvips shrink-on-load factor: the direct
-// path must handle the file and give exactly the libvips pixels (libvips crops a scaled decode to floor(size / shrink),
-// hence floor_size).
+// libvips's shrink-on-load decode of a grayscale or colour JPEG as 8-bit RGB (the same libjpeg DCT scaling; libvips
+// crops the result to floor(size / shrink)).
+kd::RgbImage vips_shrunk(const std::string& path, int shrink) {
+  kd::ensure_vips_initialized();
+  const vips::VImage img = vips::VImage::new_from_file(path.c_str(), vips::VImage::option()->set("shrink", shrink));
+  size_t size = 0;
+  void* mem = img.write_to_memory(&size);
+  kd::RgbImage out;
+  out.width = img.width();
+  out.height = img.height();
+  const auto* p = static_cast<const uint8_t*>(mem);
+  for (size_t i = 0; i < static_cast<size_t>(out.width) * out.height; ++i)
+    for (int c = 0; c < 3; ++c) out.rgb.push_back(p[i * img.bands() + (img.bands() >= 3 ? c : 0)]);
+  g_free(mem);
+  return out;
+}
+
+// The first width x height pixels of `img` (libjpeg's ceil-sized scaled output cut to libvips's floor size).
+kd::RgbImage cut_to(const kd::RgbImage& img, int width, int height) {
+  kd::RgbImage out;
+  out.width = std::min(width, img.width);
+  out.height = std::min(height, img.height);
+  for (int y = 0; y < out.height; ++y)
+    out.rgb.insert(out.rgb.end(), img.rgb.begin() + static_cast<size_t>(y) * img.width * 3,
+                   img.rgb.begin() + (static_cast<size_t>(y) * img.width + out.width) * 3);
+  return out;
+}
+
+// Every coco-mini JPEG (train images and val2017), full size and at DCT scales 4/8, 2/8, 1/8: the direct path must
+// handle the file and give exactly the libvips pixels (libvips's shrink-on-load 2, 4, 8 at the scaled sizes).
 TEST(JpegDecode, DirectEqualsLibvipsOnEveryCocoMiniJpeg) {
   KD_REQUIRE_SHARED(shared);
   const std::vector<std::string> files = kd::test::coco_mini_jpegs(shared);
@@ -66,14 +93,13 @@ TEST(JpegDecode, DirectEqualsLibvipsOnEveryCocoMiniJpeg) {
     const std::string bytes = kd::read_file(f);
     for (int shrink : {1, 2, 4, 8}) {
       kd::JpegDirectOptions jo;
-      jo.scale_denom = shrink;
-      jo.floor_size = true;  // libvips's shrink-on-load size
+      jo.scale_eighths = 8 / shrink;
       kd::RgbImage direct;
       ASSERT_TRUE(kd::decode_jpeg_direct(bytes.data(), bytes.size(), jo, &direct)) << f << " not handled directly";
       kd::DecodeOptions vo;
-      vo.jpeg_shrink = shrink;
       vo.jpeg_direct = false;
-      const kd::RgbImage via_vips = kd::decode_image(f, vo);
+      const kd::RgbImage via_vips = shrink == 1 ? kd::decode_image(f, vo) : vips_shrunk(f, shrink);
+      if (shrink > 1) direct = cut_to(direct, via_vips.width, via_vips.height);
       std::string where;
       const int d = max_abs_diff(direct, via_vips, &where);
       ASSERT_GE(d, 0) << f << " shrink " << shrink << ": sizes differ, " << where;
@@ -160,28 +186,25 @@ TEST(JpegDecode, ScaleRuleKeepsShortSideAtLeastTheTarget) {
         ASSERT_LT(std::min((w * (m - 1) + 7) / 8, (h * (m - 1) + 7) / 8), 224) << w << "x" << h;
       }
     }
-  // The decoded size is libjpeg's ceil(w * M / 8).
+  // The decoded size is libjpeg's ceil(w * M / 8), as jpeg_scaled_size (the planner's) says.
   kd::test::TempDir dir("kd-jpeg");
   const std::string path = (dir / "s.jpg").string();
   gradient(500, 375, 3).jpegsave(path.c_str());
-  kd::DecodeOptions o;
-  o.jpeg_min_short_side = 224;
-  const kd::RgbImage img = kd::decode_image(path, o);
+  const std::string bytes = kd::read_file(path);
+  kd::JpegHeader header;
+  ASSERT_TRUE(kd::read_jpeg_header(bytes.data(), bytes.size(), 0, &header));
+  EXPECT_EQ(header.width, 500);
+  EXPECT_EQ(header.height, 375);
+  kd::JpegDirectOptions jo;
+  jo.scale_eighths = kd::jpeg_scale_eighths_for(header.width, header.height, 224);
+  EXPECT_EQ(jo.scale_eighths, 5);
+  kd::RgbImage img;
+  ASSERT_TRUE(kd::decode_jpeg_direct(bytes.data(), bytes.size(), jo, &img));
   EXPECT_EQ(img.width, 313);
   EXPECT_EQ(img.height, 235);
-  // With floor_size (libvips's shrink-on-load rule) the partial last column / row is dropped: 500 * 5 / 8 = 312.5.
-  const std::string bytes = kd::read_file(path);
-  kd::JpegDirectOptions jo;
-  jo.scale_num = 5;
-  jo.scale_denom = 8;
-  kd::RgbImage ceil_img, floor_img;
-  ASSERT_TRUE(kd::decode_jpeg_direct(bytes.data(), bytes.size(), jo, &ceil_img));
-  jo.floor_size = true;
-  ASSERT_TRUE(kd::decode_jpeg_direct(bytes.data(), bytes.size(), jo, &floor_img));
-  ASSERT_EQ(floor_img.width, 312);
-  ASSERT_EQ(floor_img.height, 234);
-  for (int y = 0; y < 234; ++y)
-    ASSERT_EQ(0, std::memcmp(&floor_img.rgb[y * 312 * 3], &ceil_img.rgb[y * 313 * 3], 312 * 3)) << "row " << y;
+  EXPECT_EQ(kd::jpeg_scaled_size(500, 375, 5).width, 313);
+  EXPECT_EQ(kd::jpeg_scaled_size(500, 375, 5).height, 235);
+  EXPECT_FALSE(kd::read_jpeg_header(bytes.data(), bytes.size(), 500 * 375 - 1, &header)) << "over max_pixels";
 }
 
 }  // namespace

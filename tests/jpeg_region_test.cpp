@@ -1,5 +1,5 @@
-// Tests of the partial JPEG decode (jpeg_decode.h's region) and its use in clip_preprocess_file: inside the requested
-// rectangle the pixels equal the full decode's bit for bit, and the CLIP preprocessing output equals what the full
+// Tests of the partial JPEG decode (detail/jpeg_decode.h's region) and its use by the renderer: inside the requested
+// rectangle the pixels equal the full decode's bit for bit, and the centre crop's render equals what the full
 // decode + PIL bicubic gave before the region existed. Tolerance: none (max |diff| must be 0).
 #include <gtest/gtest.h>
 
@@ -14,11 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "common/image/clip_preprocess.h"
-#include "common/image/image_decode.h"
-#include "common/image/jpeg_decode.h"
+#include "common/image/detail/image_decode.h"
+#include "common/image/detail/jpeg_decode.h"
+#include "common/image/detail/pil_resize.h"
+#include "common/image/detail/render_plan.h"
+#include "common/image/renderer.h"
 #include "common/util/atomic_file.h"
-#include "common/image/pil_resize.h"
 #include "tests/test_support.h"
 
 namespace {
@@ -49,11 +50,7 @@ void check_region(const std::string& bytes, const kd::JpegDirectOptions& base, c
   ASSERT_EQ(full_info.width, full.width) << label;
   ASSERT_EQ(full_info.height, full.height) << label;
   kd::JpegDirectOptions jo = base;
-  jo.region = [&](const kd::JpegDecodeInfo& d) {
-    EXPECT_EQ(d.width, full.width) << label;
-    EXPECT_EQ(d.height, full.height) << label;
-    return want;
-  };
+  jo.region = want;
   if (!kd::decode_jpeg_direct(bytes.data(), bytes.size(), jo, &part, &part_info)) {
     worst->see(-1, label + ": region decode refused");
     return;
@@ -84,22 +81,30 @@ void check_region(const std::string& bytes, const kd::JpegDirectOptions& base, c
   worst->see(d, label + where);
 }
 
-// clip_preprocess_file's output as it was computed before the region decode: the whole JPEG decoded, then PIL's
+// The fast mode's DCT scale for the centre crop of a JPEG (the smallest M/8 keeping the short side >= resolution).
+int centre_scale(const std::string& bytes, int resolution) {
+  kd::JpegHeader h;
+  EXPECT_TRUE(kd::read_jpeg_header(bytes.data(), bytes.size(), 0, &h));
+  return kd::jpeg_scale_eighths_for(h.width, h.height, resolution);
+}
+
+// The centre crop's render as it was computed before the region decode: the whole JPEG decoded, then PIL's
 // bicubic window of it (kFast: at the DCT scale, with the full-size geometry).
 std::vector<float> clip_before(const std::string& path, int resolution, kd::ResizeMode mode) {
   std::vector<float> out(3 * static_cast<size_t>(resolution) * resolution);
   if (mode == kd::ResizeMode::kExact) {
-    kd::clip_preprocess(kd::decode_image(path), resolution, mode, out.data());
+    const kd::RgbImage img = kd::decode_image(path);
+    kd::render_image(img, kd::center_crop_view(img.width, img.height, resolution), mode, resolution, out.data());
     return out;
   }
   const std::string bytes = kd::read_file(path);
   kd::JpegDirectOptions jo;
-  jo.min_short_side = resolution;
+  jo.scale_eighths = centre_scale(bytes, resolution);
   kd::RgbImage img;
   kd::JpegDecodeInfo info;
   EXPECT_TRUE(kd::decode_jpeg_direct(bytes.data(), bytes.size(), jo, &img, &info)) << path;
   const kd::ClipGeometry g = kd::clip_geometry(info.source_width, info.source_height, resolution);
-  const double f = static_cast<double>(info.scale_num) / info.scale_denom;
+  const double f = info.scale_eighths / 8.0;
   const float box[4] = {0.0f, 0.0f, static_cast<float>(info.source_width * f),
                         static_cast<float>(info.source_height * f)};
   std::vector<uint8_t> crop(static_cast<size_t>(resolution) * resolution * 3);
@@ -109,12 +114,12 @@ std::vector<float> clip_before(const std::string& path, int resolution, kd::Resi
   return out;
 }
 
-// Records max |before - now| of clip_preprocess_file (normalised units) into *worst_diff / *worst_where.
+// Records max |before - now| of the centre crop's render (normalised units) into *worst_diff / *worst_where.
 void check_clip_file(const std::string& path, int resolution, double* worst_diff, std::string* worst_where) {
   for (kd::ResizeMode mode : {kd::ResizeMode::kExact, kd::ResizeMode::kFast}) {
     const std::vector<float> before = clip_before(path, resolution, mode);
     std::vector<float> now(before.size());
-    kd::clip_preprocess_file(path, resolution, mode, now.data());
+    kd::render(path, kd::ViewSpec::centre_crop(), mode, resolution, now.data());
     for (size_t i = 0; i < now.size(); ++i) {
       const double d = std::abs(static_cast<double>(now[i]) - before[i]);
       if (d > *worst_diff || (now[i] != before[i] && *worst_diff == 0)) {
@@ -128,10 +133,10 @@ void check_clip_file(const std::string& path, int resolution, double* worst_diff
   }
 }
 
-// What clip_preprocess_file asks the decoder for at this scale (the same rule, restated).
+// What the renderer asks the decoder for at this scale for the centre crop (the same rule, restated).
 kd::PixelRect clip_rect(const kd::JpegDecodeInfo& d, int resolution, bool fast) {
   const kd::ClipGeometry g = kd::clip_geometry(d.source_width, d.source_height, resolution);
-  const double f = static_cast<double>(d.scale_num) / d.scale_denom;
+  const double f = d.scale_eighths / 8.0;
   const float box[4] = {0.0f, 0.0f, fast ? static_cast<float>(d.source_width * f) : static_cast<float>(d.width),
                         fast ? static_cast<float>(d.source_height * f) : static_cast<float>(d.height)};
   return kd::pil_resize_source_rect(d.width, d.height, box, g.resized_width, g.resized_height, g.crop_left,
@@ -192,7 +197,7 @@ std::string encode_jpeg(int w, int h, int components, int h_samp, int v_samp, in
 }
 
 // Every coco-mini JPEG, exact (full size) and fast (DCT-scaled) geometry at 224 px: region pixels equal the full
-// decode's inside the rectangle the resize reads, and clip_preprocess_file's output is unchanged.
+// decode's inside the rectangle the resize reads, and the centre crop's render is unchanged.
 TEST(JpegRegion, CocoMiniRegionEqualsFullDecodeAndClipOutputUnchanged) {
   KD_REQUIRE_SHARED(shared);
   const std::vector<std::string> files = kd::test::coco_mini_jpegs(shared);
@@ -205,14 +210,13 @@ TEST(JpegRegion, CocoMiniRegionEqualsFullDecodeAndClipOutputUnchanged) {
     const std::string bytes = kd::read_file(f);
     for (bool fast : {false, true}) {
       kd::JpegDirectOptions jo;
-      if (fast) jo.min_short_side = kd::kClipResolution;
-      else jo.floor_size = true;
+      if (fast) jo.scale_eighths = centre_scale(bytes, kd::kClipResolution);
       const kd::JpegDecodeInfo g = header_geometry(bytes, jo);
       const kd::PixelRect want = clip_rect(g, kd::kClipResolution, fast);
       check_region(bytes, jo, want, f + (fast ? " fast" : " exact"), &worst);
       if (!fast) {
         kd::JpegDirectOptions ro = jo;
-        ro.region = [&](const kd::JpegDecodeInfo&) { return want; };
+        ro.region = want;
         kd::RgbImage part;
         kd::JpegDecodeInfo pi;
         ASSERT_TRUE(kd::decode_jpeg_direct(bytes.data(), bytes.size(), ro, &part, &pi));
@@ -223,13 +227,13 @@ TEST(JpegRegion, CocoMiniRegionEqualsFullDecodeAndClipOutputUnchanged) {
     check_clip_file(f, kd::kClipResolution, &clip_worst, &clip_where);
   }
   std::cout << files.size() << " coco-mini JPEGs: region vs full decode max |diff| = " << worst.diff << " at "
-            << worst.where << "; clip_preprocess_file (exact, fast) vs before max |diff| = " << clip_worst
+            << worst.where << "; centre-crop render (exact, fast) vs before max |diff| = " << clip_worst
             << " at " << clip_where << "; exact-mode pixels decoded " << 100.0 * decoded / full << "% of full\n";
   EXPECT_EQ(worst.diff, 0) << "at " << worst.where;
   EXPECT_EQ(clip_worst, 0) << "at " << clip_where;
 }
 
-// Synthetic JPEGs at awkward sizes and samplings, many rectangles and DCT scales, and clip_preprocess_file on them.
+// Synthetic JPEGs at awkward sizes and samplings, many rectangles and DCT scales, and the centre crop's render.
 TEST(JpegRegion, SyntheticSamplingsSizesAndRestartMarkers) {
   struct Case {
     int w, h, components, hs, vs, restart;
@@ -256,11 +260,9 @@ TEST(JpegRegion, SyntheticSamplingsSizesAndRestartMarkers) {
                              std::to_string(c.vs) + " restart " + std::to_string(c.restart) +
                              (c.progressive ? " progressive" : "");
     for (int m : {8, 7, 5, 4, 3, 2, 1}) {
-      for (bool floor_size : {false, true}) {
+      {
         kd::JpegDirectOptions jo;
-        jo.scale_num = m;
-        jo.scale_denom = 8;
-        jo.floor_size = floor_size;
+        jo.scale_eighths = m;
         const kd::JpegDecodeInfo g = header_geometry(bytes, jo);
         const int W = g.width, H = g.height;
         // Rectangles: interior at odd offsets, touching each edge, one pixel, the whole image, past the image.
@@ -276,7 +278,7 @@ TEST(JpegRegion, SyntheticSamplingsSizesAndRestartMarkers) {
         };
         for (size_t r = 0; r < rects.size(); ++r) {
           check_region(bytes, jo, rects[r],
-                       name + " scale " + std::to_string(m) + "/8" + (floor_size ? " floor" : "") + " rect " +
+                       name + " scale " + std::to_string(m) + "/8 rect " +
                            std::to_string(r),
                        &worst);
           ++n;
@@ -288,7 +290,7 @@ TEST(JpegRegion, SyntheticSamplingsSizesAndRestartMarkers) {
     for (int res : {224, 64, 8}) check_clip_file(path.string(), res, &clip_worst, &clip_where);
   }
   std::cout << cases.size() << " synthetic JPEGs, " << n << " (scale, rectangle) decodes: region vs full max |diff| = "
-            << worst.diff << " at " << worst.where << "; clip_preprocess_file vs before max |diff| = " << clip_worst
+            << worst.diff << " at " << worst.where << "; centre-crop render vs before max |diff| = " << clip_worst
             << " at " << clip_where << "\n";
   EXPECT_EQ(worst.diff, 0) << "at " << worst.where;
   EXPECT_EQ(clip_worst, 0) << "at " << clip_where;
@@ -302,7 +304,7 @@ TEST(JpegRegion, TruncatedFileStillRefused) {
   kd::JpegDirectOptions jo;
   kd::RgbImage img;
   EXPECT_FALSE(kd::decode_jpeg_direct(cut.data(), cut.size(), jo, &img));
-  jo.region = [](const kd::JpegDecodeInfo&) { return kd::PixelRect{10, 10, 50, 50}; };
+  jo.region = kd::PixelRect{10, 10, 50, 50};
   EXPECT_FALSE(kd::decode_jpeg_direct(cut.data(), cut.size(), jo, &img));
   // The whole file with the same region: decodes, and only down to row 50.
   kd::JpegDecodeInfo info;

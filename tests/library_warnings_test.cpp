@@ -9,7 +9,7 @@
 #include <sstream>
 #include <thread>
 
-#include "common/image/image_decode.h"
+#include "common/image/detail/image_decode.h"
 #include "common/util/atomic_file.h"
 #include "tests/extract_helpers.h"
 #include "tests/test_support.h"

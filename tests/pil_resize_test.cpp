@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/image/pil_resize.h"
+#include "common/image/detail/pil_resize.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
-// render_view_file (decode only what the view reads) against decode_image + render_view: the same floats, bit for
-// bit, for the centre crop and random resized crops of every coco-mini JPEG (kExact), and on the fallback paths;
-// kFast JPEGs against the DCT-scaled rule on a whole decode.
+// The renderer (render: decode only what the view reads) against a whole decode + render_image: the same floats, bit
+// for bit, for the centre crop and random resized crops of every coco-mini JPEG (kExact), and on the fallback paths;
+// kFast JPEGs against the DCT-scaled rule on a whole decode; render_views against one render per view.
 #include <gtest/gtest.h>
 #include <vips/vips8>
 
@@ -11,12 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "common/image/clip_preprocess.h"
-#include "common/image/image_decode.h"
-#include "common/image/jpeg_decode.h"
-#include "common/image/pil_resize.h"
-#include "common/image/render_view.h"
-#include "common/image/view_params.h"
+#include "common/image/detail/image_decode.h"
+#include "common/image/detail/jpeg_decode.h"
+#include "common/image/detail/pil_resize.h"
+#include "common/image/detail/render_plan.h"
+#include "common/image/renderer.h"
 #include "common/util/atomic_file.h"
 #include "tests/test_support.h"
 
@@ -36,26 +35,19 @@ size_t first_difference(const std::vector<float>& a, const std::vector<float>& b
   return first;
 }
 
-// Checks render_view_file(path, view_for_size) against decode_image + render_view with the same view.
-void expect_same_as_full_decode(const std::string& path, const kd::ViewForSize& view_for_size, kd::ResizeMode mode,
+bool same_view(const kd::ViewParams& a, const kd::ViewParams& b) {
+  return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h && a.flip == b.flip;
+}
+
+// Checks render(path, spec) against decode_image + render_image with the same view.
+void expect_same_as_full_decode(const std::string& path, const kd::ViewSpec& spec, kd::ResizeMode mode,
                                 const std::string& what) {
   std::vector<float> direct(kPer), full(kPer);
-  int seen_w = 0, seen_h = 0;
-  const kd::ViewParams used = kd::render_view_file(
-      path,
-      [&](int w, int h) {
-        seen_w = w;
-        seen_h = h;
-        return view_for_size(w, h);
-      },
-      kRes, mode, direct.data());
+  const kd::ViewParams used = kd::render(path, spec, mode, kRes, direct.data());
   const kd::RgbImage image = kd::decode_image(path);
-  EXPECT_EQ(seen_w, image.width) << path << " " << what;
-  EXPECT_EQ(seen_h, image.height) << path << " " << what;
-  const kd::ViewParams view = view_for_size(image.width, image.height);
-  EXPECT_TRUE(used.x == view.x && used.y == view.y && used.w == view.w && used.h == view.h && used.flip == view.flip)
-      << path << " " << what << ": returned view differs";
-  kd::render_view(image, view, kRes, mode, full.data());
+  const kd::ViewParams view = kd::resolve_view(spec, image.width, image.height, kRes);
+  EXPECT_TRUE(same_view(used, view)) << path << " " << what << ": returned view differs";
+  kd::render_image(image, view, mode, kRes, full.data());
   double max_abs = 0;
   const size_t first = first_difference(direct, full, &max_abs);
   EXPECT_EQ(first, kPer) << path << " " << what << ": first difference at float " << first << " (channel "
@@ -74,24 +66,22 @@ TEST(RenderViewFile, CocoMiniViewsEqualFullDecode) {
   for (const std::string& f : files) {
     const std::string key = std::filesystem::path(f).filename().string();
     for (int v = 0; v < 3; ++v)
-      expect_same_as_full_decode(
-          f, [&](int w, int h) { return kd::make_view(w, h, kRes, 7, key, v); }, kd::ResizeMode::kExact,
-          "view " + std::to_string(v));
-    expect_same_as_full_decode(
-        f, [&](int w, int h) { return kd::make_view(w, h, kRes, 11, key, 1, wide); }, kd::ResizeMode::kExact,
-        "small view");
+      expect_same_as_full_decode(f, kd::ViewSpec::drawn(7, key, v), kd::ResizeMode::kExact,
+                                 "view " + std::to_string(v));
+    expect_same_as_full_decode(f, kd::ViewSpec::drawn(11, key, 1, wide), kd::ResizeMode::kExact, "small view");
   }
   // A box at the bottom-right corner and a flipped one: the region reaches the image's last row and column.
   const std::string& f = files.front();
+  const kd::RgbImage first = kd::decode_image(f);
   expect_same_as_full_decode(
-      f, [](int w, int h) { return kd::ViewParams{w - 40.0f, h - 30.0f, 40.0f, 30.0f, true}; },
+      f, kd::ViewSpec::of_recorded(kd::ViewParams{first.width - 40.0f, first.height - 30.0f, 40.0f, 30.0f, true}),
       kd::ResizeMode::kExact, "corner box");
 }
 
-// kFast from a JPEG (render_view_file -> clip_preprocess_fast_jpeg), for every coco-mini JPEG and views 0-2 plus a
+// kFast from a JPEG (render), for every coco-mini JPEG and views 0-2 plus a
 // small one, against the rule restated here on a whole decode: the full image decoded at the view's DCT scale
 // (nothing skipped or cropped), PIL's bicubic over the box's edges times M/8, normalised, flipped. Bit for bit.
-// View 0 must equal clip_preprocess_file(kFast). Against kExact of the same view the floats stay close (a box in the
+// View 0 must equal the centre crop's render. Against kExact of the same view the floats stay close (a box in the
 // wrong place or scaled by the wrong factor would not): measured on these 636 views, mean |d| 0.019 normalised, the
 // worst view's mean 0.10 (a finely textured image at 4/8), max |d| 1.05; bounds 0.04, 0.15 and 2.
 TEST(RenderViewFile, FastViewsAreDctScaledDecodesOfTheirBox) {
@@ -110,13 +100,11 @@ TEST(RenderViewFile, FastViewsAreDctScaledDecodesOfTheirBox) {
     const std::string bytes = kd::read_file(f);
     for (int v = 0; v < 4; ++v) {
       const std::string what = f + " view " + std::to_string(v);
-      const kd::ViewForSize view_for_size = [&](int w, int h) {
-        return v < 3 ? kd::make_view(w, h, kRes, 7, key, v) : kd::make_view(w, h, kRes, 11, key, 1, wide);
-      };
-      const kd::ViewParams view = kd::render_view_file(f, view_for_size, kRes, kd::ResizeMode::kFast, got.data());
+      const kd::ViewSpec spec = v < 3 ? kd::ViewSpec::drawn(7, key, v) : kd::ViewSpec::drawn(11, key, 1, wide);
+      const kd::ViewParams view = kd::render(f, spec, kd::ResizeMode::kFast, kRes, got.data());
       // The rule on a whole decode.
       kd::JpegDirectOptions header;
-      header.scale_denom = 8;
+      header.scale_eighths = 1;
       kd::RgbImage eighth;
       kd::JpegDecodeInfo info;
       ASSERT_TRUE(kd::decode_jpeg_direct(bytes.data(), bytes.size(), header, &eighth, &info)) << what;
@@ -131,8 +119,7 @@ TEST(RenderViewFile, FastViewsAreDctScaledDecodesOfTheirBox) {
       const int m = centre ? kd::jpeg_scale_eighths_for(W, H, kRes) : kd::jpeg_scale_eighths_for(bw, bh, kRes);
       scaled_views += m < 8;
       kd::JpegDirectOptions whole;
-      whole.scale_num = m;
-      whole.scale_denom = 8;
+      whole.scale_eighths = m;
       kd::RgbImage img;
       ASSERT_TRUE(kd::decode_jpeg_direct(bytes.data(), bytes.size(), whole, &img, &info)) << what;
       const double s = m / 8.0;
@@ -155,11 +142,11 @@ TEST(RenderViewFile, FastViewsAreDctScaledDecodesOfTheirBox) {
       EXPECT_EQ(first, kPer) << what << " (scale " << m << "/8): first difference at float " << first
                              << ", max |d| " << max_abs;
       if (centre) {
-        kd::clip_preprocess_file(f, kRes, kd::ResizeMode::kFast, clip_fast.data());
-        EXPECT_EQ(first_difference(got, clip_fast, &max_abs), kPer) << what << ": differs from clip_preprocess_file";
+        kd::render(f, kd::ViewSpec::centre_crop(), kd::ResizeMode::kFast, kRes, clip_fast.data());
+        EXPECT_EQ(first_difference(got, clip_fast, &max_abs), kPer) << what << ": differs from the centre crop's";
       }
       // Close to kExact's render of the same view.
-      kd::render_view_file(f, view_for_size, kRes, kd::ResizeMode::kExact, exact.data());
+      kd::render(f, spec, kd::ResizeMode::kExact, kRes, exact.data());
       double sum = 0, mx = 0;
       for (size_t i = 0; i < kPer; ++i) {
         const double d = std::fabs(static_cast<double>(got[i]) - exact[i]);
@@ -171,7 +158,7 @@ TEST(RenderViewFile, FastViewsAreDctScaledDecodesOfTheirBox) {
       if (mx > worst_max) worst_max = mx, worst_max_at = what;
     }
   }
-  std::cout << "[render_view_file kFast] " << scaled_views << " of " << 4 * files.size()
+  std::cout << "[render kFast] " << scaled_views << " of " << 4 * files.size()
             << " views DCT-scaled; against kExact: mean |d| " << sum_of_means / (4 * files.size())
             << ", worst view's mean |d| " << worst_mean << " (" << worst_mean_at
             << "), worst max |d| " << worst_max << " (" << worst_max_at << ")\n";
@@ -184,7 +171,7 @@ TEST(RenderViewFile, FastViewsAreDctScaledDecodesOfTheirBox) {
 TEST(RenderViewFile, FallbackFormatsAndBadViews) {
   kd::test::TempDir dir("kd-render-file");
   kd::ensure_vips_initialized();
-  // A PNG and a CMYK JPEG (neither goes through the direct libjpeg path) render as decode_image + render_view.
+  // A PNG and a CMYK JPEG (neither goes through the direct libjpeg path) render as decode_image + render_image.
   const vips::VImage gradient = vips::VImage::xyz(97, 61)
                                     .extract_band(0)
                                     .bandjoin(vips::VImage::xyz(97, 61).extract_band(1))
@@ -197,10 +184,8 @@ TEST(RenderViewFile, FallbackFormatsAndBadViews) {
       .jpegsave(cmyk.c_str());
   for (const std::string& path : {png, cmyk}) {
     for (kd::ResizeMode mode : {kd::ResizeMode::kExact, kd::ResizeMode::kFast}) {
-      expect_same_as_full_decode(
-          path, [](int w, int h) { return kd::make_view(w, h, kRes, 3, "p", 0); }, mode, "view 0");
-      expect_same_as_full_decode(
-          path, [](int w, int h) { return kd::make_view(w, h, kRes, 3, "p", 2); }, mode, "view 2");
+      expect_same_as_full_decode(path, kd::ViewSpec::drawn(3, "p", 0), mode, "view 0");
+      expect_same_as_full_decode(path, kd::ViewSpec::drawn(3, "p", 2), mode, "view 2");
     }
   }
   // A view that is not finite is an error, whichever path decodes.
@@ -210,25 +195,46 @@ TEST(RenderViewFile, FallbackFormatsAndBadViews) {
   for (const std::string& path : {jpg, png})
     for (kd::ResizeMode mode : {kd::ResizeMode::kExact, kd::ResizeMode::kFast}) {
       const kd::Error e = kd::test::error_of([&] {
-        kd::render_view_file(
-            path, [](int, int) { return kd::ViewParams{NAN, 0, 10, 10, false}; }, kRes, mode, out.data());
+        kd::render(path, kd::ViewSpec::of_recorded(kd::ViewParams{NAN, 0, 10, 10, false}), mode, kRes, out.data());
       });
       EXPECT_NE(std::string(e.what()).find("not finite"), std::string::npos) << path << ": " << e.what();
     }
-  // clip_preprocess_fast_jpeg refuses a box reaching outside the image, naming the file (render_view_file clamps
-  // its boxes inside, so only a direct caller can ask for one).
-  const kd::Error outside = kd::test::error_of([&] {
-    kd::clip_preprocess_fast_jpeg(
-        jpg, [](int w, int h) { return kd::PixelRect{0, 0, w + 1, h}; }, kRes, out.data());
-  });
-  EXPECT_EQ(outside.file_name(), jpg);
-  EXPECT_NE(std::string(outside.what()).find("outside the image"), std::string::npos) << outside.what();
   // A file that is not there: decode_image's error, naming it.
   const std::string missing = (dir / "missing.jpg").string();
-  const kd::Error e = kd::test::error_of([&] {
-    kd::render_view_file(
-        missing, [](int w, int h) { return kd::make_view(w, h, kRes, 3, "m", 0); }, kRes, kd::ResizeMode::kExact,
-        out.data());
-  });
+  const kd::Error e = kd::test::error_of(
+      [&] { kd::render(missing, kd::ViewSpec::drawn(3, "m", 0), kd::ResizeMode::kExact, kRes, out.data()); });
   EXPECT_EQ(e.file_name(), missing);
+}
+
+// render_views (kd-extract: several views of an image decoded once, per DCT scale in kFast) gives, view by view, the
+// floats of one render call per view (kd-train's loader), and returns the same views; for JPEGs and a PNG.
+TEST(RenderViewFile, RenderViewsEqualOneRenderPerView) {
+  KD_REQUIRE_SHARED(shared);
+  std::vector<std::string> files = kd::test::coco_mini_jpegs(shared);
+  files.resize(std::min<size_t>(files.size(), 40));
+  kd::test::TempDir dir("kd-render-views");
+  kd::ensure_vips_initialized();
+  const std::string png = (dir / "g.png").string();
+  vips::VImage::xyz(131, 90).extract_band(0).bandjoin(vips::VImage::xyz(131, 90)).cast(VIPS_FORMAT_UCHAR)
+      .pngsave(png.c_str());
+  files.push_back(png);
+  kd::ViewOptions wide;
+  wide.scale_min = 0.08f;
+  for (const std::string& f : files)
+    for (kd::ResizeMode mode : {kd::ResizeMode::kExact, kd::ResizeMode::kFast}) {
+      const std::string key = std::filesystem::path(f).filename().string();
+      std::vector<kd::ViewSpec> specs;
+      for (int v = 0; v < 4; ++v) specs.push_back(kd::ViewSpec::drawn(5, key, v, wide));
+      std::vector<float> all(specs.size() * kPer), one(kPer), part(kPer);
+      const std::vector<kd::ViewParams> views = kd::render_views(f, specs, mode, kRes, all.data());
+      ASSERT_EQ(views.size(), specs.size());
+      for (size_t v = 0; v < specs.size(); ++v) {
+        const kd::ViewParams single = kd::render(f, specs[v], mode, kRes, one.data());
+        EXPECT_TRUE(same_view(views[v], single)) << f << " view " << v;
+        std::copy(all.begin() + v * kPer, all.begin() + (v + 1) * kPer, part.begin());
+        double max_abs = 0;
+        EXPECT_EQ(first_difference(part, one, &max_abs), kPer)
+            << f << (mode == kd::ResizeMode::kExact ? " exact" : " fast") << " view " << v << ": max |d| " << max_abs;
+      }
+    }
 }

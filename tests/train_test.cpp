@@ -21,7 +21,7 @@
 #include "common/cache/shard_reader.h"
 #include "common/distill/run_folder.h"
 #include "common/distill/student_data.h"
-#include "common/image/render_view.h"
+#include "common/image/renderer.h"
 #include "common/util/atomic_file.h"
 #include "tests/extract_helpers.h"
 
@@ -302,7 +302,7 @@ TEST_F(Train, StudentViewsUseTheCachesResizeMode) {
         const float* p = &params.data[(static_cast<size_t>(row) * 2 + v) * 5];
         const kd::ViewParams view{p[0], p[1], p[2], p[3], p[4] > 0.5f};
         std::vector<float> want(per);
-        kd::render_view_file((root / keys[row]).string(), [&](int, int) { return view; }, R, mode, want.data());
+        kd::render((root / keys[row]).string(), kd::ViewSpec::of_recorded(view), mode, R, want.data());
         matched = std::equal(want.begin(), want.end(), got + row * per);
       }
       EXPECT_TRUE(matched) << cache << " row " << row << ": no cached view rendered in the cache's mode matches";

@@ -1,5 +1,5 @@
 // Test fixture: a small val cache written directly with ShardWriter from the golden tiny teacher over the first
-// n coco-mini val2017 images (sorted by name) and all their captions, embedded with clip_preprocess (exact) and the
+// n coco-mini val2017 images (sorted by name) and all their captions, rendered with the renderer (exact centre crop) and the
 // BPE tokenizer — what kd-extract val produces, made without it.
 #pragma once
 
@@ -16,7 +16,7 @@
 #include "common/clip/bpe_tokenizer.h"
 #include "common/clip/clip_checkpoint.h"
 #include "common/clip/weights_id.h"
-#include "common/image/clip_preprocess.h"
+#include "common/image/renderer.h"
 #include "common/text/caption_source.h"
 
 namespace kd::test {
@@ -56,8 +56,8 @@ inline int64_t write_golden_val_cache(const std::filesystem::path& shared, const
   const int64_t ni = static_cast<int64_t>(keys.size()), nt = static_cast<int64_t>(captions.size());
   at::Tensor pixels = at::empty({ni, 3, 224, 224}, at::kFloat);
   for (int64_t i = 0; i < ni; ++i)
-    clip_preprocess_file((image_root / keys[i]).string(), 224, ResizeMode::kExact,
-                         pixels.data_ptr<float>() + i * 3 * 224 * 224);
+    render((image_root / keys[i]).string(), ViewSpec::centre_crop(), ResizeMode::kExact, 224,
+           pixels.data_ptr<float>() + i * 3 * 224 * 224);
   at::Tensor tok_t = at::from_blob(const_cast<int32_t*>(tokens.tokens.data()), {nt, 77}, at::kInt).to(at::kLong);
   c10::InferenceMode guard;
   const TowerOutput img = teacher.model.visual->forward(pixels);

@@ -23,7 +23,7 @@
 #include "common/distill/autocast_guard.h"
 #include "common/distill/lr_schedule.h"
 #include "common/distill/param_groups.h"
-#include "common/image/clip_preprocess.h"
+#include "common/image/renderer.h"
 #include "common/text/caption_source.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
@@ -139,8 +139,8 @@ Split load_split(const fs::path& captions_json, const fs::path& image_folder, co
   tbb::task_arena arena(threads);
   arena.execute([&] {
     tbb::parallel_for(int64_t(0), n, [&](int64_t i) {
-      clip_preprocess_file(paths[static_cast<size_t>(i)].string(), static_cast<int>(r), ResizeMode::kExact,
-                           base + i * 3 * r * r);
+      render(paths[static_cast<size_t>(i)].string(), ViewSpec::centre_crop(), ResizeMode::kExact, static_cast<int>(r),
+             base + i * 3 * r * r);
       line.add(1);
     });
   });

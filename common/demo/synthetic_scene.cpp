@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "common/image/image_decode.h"
+#include "common/image/vips_init.h"
 #include "common/util/error.h"
 
 namespace kd::demo {

@@ -11,7 +11,7 @@
 #include "common/cache/cache_index.h"
 #include "common/cache/cache_schema.h"
 #include "common/cache/shard_reader.h"
-#include "common/image/render_view.h"
+#include "common/image/renderer.h"
 #include "common/util/error.h"
 #include "common/util/splitmix64.h"
 
@@ -125,8 +125,8 @@ TrainingBatch StudentDataset::load(const std::vector<int64_t>& rows, int64_t epo
     const std::filesystem::path file = roots_[root_of_row_[row]] / keys_[row];
     const float* p = vp + (row * views_ + view[i]) * 5;
     const ViewParams params{p[0], p[1], p[2], p[3], p[4] > 0.5f};
-    // Only the pixels the view reads are decoded where the format allows (render_view.h), in the cache's mode.
-    render_view_file(file.string(), [&](int, int) { return params; }, R, resize_, out + i * 3 * R * R);
+    // Only the pixels the view reads are decoded where the format allows (renderer.h), in the cache's mode.
+    render(file.string(), ViewSpec::of_recorded(params), resize_, R, out + i * 3 * R * R);
   });
   return b;
 }

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "common/image/clip_preprocess.h"
+#include "common/image/renderer.h"
 
 namespace kd {
 

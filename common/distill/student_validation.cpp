@@ -22,6 +22,7 @@ ValMetrics validate_student(ClipModel& student, const ValCache& val, const at::D
   EmbedOptions options;
   options.batch = batch;
   options.device = device;
+  options.resize = val.resize;  // render as the teacher's val embeddings were
   const bool image = student.config.has_vision;
   at::Tensor img = image ? embed_val_images(student.visual, val.image_root, val.image_keys, options).embeds
                          : val.image_embeds;

@@ -89,6 +89,7 @@ EvalReport evaluate_students(const EvalOptions& o) {
   EmbedOptions eo;
   eo.batch = o.batch;
   eo.device = device;
+  eo.resize = cache.resize;  // the teacher's val embeddings were made from pixels rendered in this mode
   auto label = [&](const std::string& s) { return o.progress ? "kd-eval: " + s : std::string(); };
 
   torch::Tensor image_embeds, text_embeds;

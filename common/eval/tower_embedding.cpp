@@ -3,45 +3,19 @@
 
 #include <ATen/Parallel.h>
 #include <tbb/parallel_for.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <functional>
 
-#include "common/image/clip_preprocess.h"
+#include "common/image/renderer.h"
 #include "common/util/error.h"
+#include "common/util/progress.h"
 
 namespace kd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-// "label: done/total rows, rate/s, ETA s" on stderr: rewritten in place on a TTY, else a line every 5 s.
-class Progress {
- public:
-  Progress(std::string label, int64_t total) : label_(std::move(label)), total_(total), tty_(isatty(2)) {}
-  void update(int64_t done) {
-    if (label_.empty()) return;
-    const double elapsed = seconds_since(start_);
-    const bool last = done >= total_;
-    if (!last && elapsed - last_print_ < (tty_ ? 0.5 : 5.0)) return;
-    last_print_ = elapsed;
-    const double rate = elapsed > 0 ? done / elapsed : 0;
-    std::fprintf(stderr, "%s%s: %lld/%lld, %.1f/s, ETA %.0f s%s", tty_ ? "\r" : "", label_.c_str(),
-                 static_cast<long long>(done), static_cast<long long>(total_), rate,
-                 rate > 0 ? (total_ - done) / rate : 0.0, tty_ && !last ? "" : "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  std::string label_;
-  int64_t total_;
-  bool tty_;
-  Clock::time_point start_ = Clock::now();
-  double last_print_ = -1e9;
-};
 
 // Runs `forward(begin, count)` over [0, n) in batches; the first batch is a warm-up (untimed) unless it is the only one.
 TowerEmbeddings run_batches(int64_t n, const EmbedOptions& options,
@@ -55,7 +29,7 @@ TowerEmbeddings run_batches(int64_t n, const EmbedOptions& options,
   t.device = options.device.str();
   t.threads = at::get_num_threads();
   std::vector<torch::Tensor> parts;
-  Progress progress(options.progress_label, n);
+  Progress progress(options.progress_label, n, "rows", /*quiet=*/options.progress_label.empty());
   c10::InferenceMode guard;
   for (int64_t begin = 0; begin < n; begin += options.batch) {
     const int64_t count = std::min(options.batch, n - begin);
@@ -71,8 +45,9 @@ TowerEmbeddings run_batches(int64_t n, const EmbedOptions& options,
       t.timed_rows += count;
     }
     parts.push_back(embeds);
-    progress.update(begin + count);
+    progress.add(count);
   }
+  progress.finish();
   out.embeds = torch::cat(parts, 0);
   return out;
 }
@@ -91,7 +66,7 @@ TowerEmbeddings embed_val_images(VisionTransformer& tower, const std::filesystem
     const int64_t plane = 3LL * res * res;
     tbb::parallel_for(int64_t(0), count, [&](int64_t i) {
       const std::filesystem::path path = image_root / keys[static_cast<size_t>(begin + i)];
-      clip_preprocess_file(path.string(), res, ResizeMode::kExact, base + i * plane);  // decodes what the crop reads
+      render(path.string(), ViewSpec::centre_crop(), options.resize, res, base + i * plane);
     });
     return pixels;
   };

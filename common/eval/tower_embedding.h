@@ -1,5 +1,6 @@
 // Embedding a whole val set with one tower, batch by batch, timing the forward passes: images are decoded from
-// the val cache's image root and rendered by the one renderer (exact CLIP center crop at the tower's image size);
+// the val cache's image root and rendered by the one renderer (CLIP's centre crop at the tower's image size, in the
+// val cache's resize mode);
 // captions use the cache's tokens.
 #pragma once
 
@@ -12,6 +13,7 @@
 
 #include "common/clip/text_transformer.h"
 #include "common/clip/vision_transformer.h"
+#include "common/image/renderer.h"
 
 namespace kd {
 
@@ -20,6 +22,7 @@ struct EmbedOptions {
   torch::Device device = torch::kCPU;  // where the tower runs (it must already be there)
   int64_t limit = -1;                  // embed only the first `limit` rows; < 0: all
   std::string progress_label;          // non-empty: progress lines on stderr ("<label>: done/total, rate, ETA")
+  ResizeMode resize = ResizeMode::kExact;  // images: render mode, the val cache's (ValCache::resize)
 };
 
 struct TowerTiming {
@@ -39,8 +42,8 @@ struct TowerEmbeddings {
   TowerTiming timing;
 };
 
-// image_root/keys[i] decoded (decode_image) and rendered with clip_preprocess(kExact) at the tower's image size;
-// decoding runs in parallel (TBB) per batch. Throws kd::Error naming an image that cannot be read.
+// image_root/keys[i] rendered (renderer.h: centre crop, options.resize) at the tower's image size; rendering runs in
+// parallel (TBB) per batch. Throws kd::Error naming an image that cannot be read.
 TowerEmbeddings embed_val_images(VisionTransformer& tower, const std::filesystem::path& image_root,
                                  const std::vector<std::string>& keys, const EmbedOptions& options);
 

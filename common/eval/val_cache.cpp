@@ -3,6 +3,7 @@
 
 #include "common/cache/cache_index.h"
 #include "common/cache/cache_schema.h"
+#include "common/cache/resize_mode_attr.h"
 #include "common/cache/shard_reader.h"
 #include "common/util/error.h"
 
@@ -30,6 +31,7 @@ ValCache read_val_cache(const std::filesystem::path& dir) {
     throw Error("shard and index.json name different teachers").file(v.shard.string()).key("teacher_id")
         .expected(index.teacher_id).got(v.teacher_id);
   v.image_root = reader.string_attr("image_root");
+  v.resize = c::read_resize_mode(reader);
   v.logit_scale = reader.double_attr(c::kAttrLogitScale);
   v.embed_dim = counts.embed_dim;
   v.image_keys = reader.read_strings(c::kImageKeys);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/image/renderer.h"
+
 namespace kd {
 
 struct ValCache {
@@ -16,6 +18,7 @@ struct ValCache {
   std::filesystem::path shard;        // DIR/shard-00000.h5
   std::string teacher_id;             // clip_weights_id of the teacher (clip/weights_id.h)
   std::filesystem::path image_root;   // absolute folder the image keys are relative to
+  ResizeMode resize = ResizeMode::kExact;  // how the teacher's val images were rendered (preprocess.resize)
   double logit_scale = 0;             // the teacher's multiplier exp(stored log)
   int64_t embed_dim = 0;              // D
   std::vector<std::string> image_keys;  // [Ni] paths relative to image_root

@@ -24,7 +24,7 @@
 #include "common/extract/skipped_tsv.h"
 #include "common/extract/teacher_encoder.h"
 #include "common/extract/text_rows.h"
-#include "common/image/clip_preprocess.h"
+#include "common/image/renderer.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
 #include "common/util/library_warnings.h"
@@ -94,7 +94,7 @@ nlohmann::json preprocess_json(const ExtractOptions& o, int resolution) {
           {"resize", o.resize},
           {"interpolation", "bicubic (PIL, antialiased)"},
           {"jpeg_decode", o.resize == "fast" ? "DCT scale M/8 per view: smallest M keeping the view's short side >= "
-                                               "resolution (render_view.h)"
+                                               "resolution (common/image/renderer.h)"
                                              : "full size"},
           {"crop", "view 0: center crop; views 1..V-1: random resized crop, see view_params"},
           {"view_scale", {o.scale_min, 1.0}},

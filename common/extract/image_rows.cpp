@@ -6,8 +6,7 @@
 
 #include <memory>
 
-#include "common/image/image_decode.h"
-#include "common/image/render_view.h"
+#include "common/image/renderer.h"
 #include "common/util/error.h"
 #include "common/util/error_kinds.h"
 #include "common/util/progress.h"
@@ -89,25 +88,14 @@ ImageRows encode_image_range(const ImageInputs& inputs, int64_t begin, int64_t e
               [&](DecodedItem* item) {
                 const std::string& key = inputs.keys[item->index];
                 try {
-                  DecodeOptions dopt;
-                  dopt.max_pixels = o.max_pixels;
-                  const std::string path = (inputs.root / key).string();
+                  RenderOptions ropt;
+                  ropt.max_pixels = o.max_pixels;
+                  std::vector<ViewSpec> specs;
+                  for (int v = 0; v < V; ++v) specs.push_back(ViewSpec::drawn(o.seed, key, v, o.view_options));
                   item->pixels.resize(static_cast<size_t>(V * per_view));
-                  if (V == 1 || o.resize == ResizeMode::kFast) {
-                    // One view, or kFast: render_view_file per view, as kd-train's loader renders them (it decodes
-                    // only what the view reads; kFast's DCT scale depends on the view, render_view.h).
-                    for (int v = 0; v < V; ++v)
-                      item->views.push_back(render_view_file(
-                          path, [&](int w, int h) { return make_view(w, h, R, o.seed, key, v, o.view_options); },
-                          R, o.resize, item->pixels.data() + v * per_view, dopt));
-                  } else {  // kExact, several views of one image: decode it whole, once (bit-identical, render_view.h)
-                    const RgbImage image = decode_image(path, dopt);
-                    for (int v = 0; v < V; ++v) {
-                      ViewParams view = make_view(image.width, image.height, R, o.seed, key, v, o.view_options);
-                      render_view(image, view, R, o.resize, item->pixels.data() + v * per_view);
-                      item->views.push_back(view);
-                    }
-                  }
+                  // The V views decoded once (per DCT scale in kFast): the pixels kd-train's loader renders per view.
+                  item->views = render_views((inputs.root / key).string(), specs, o.resize, R, item->pixels.data(),
+                                             ropt);
                 } catch (...) {
                   std::unique_ptr<DecodedItem> owned(item);  // freed if the error stops the run
                   item->error = skip_reason_or_rethrow(std::current_exception());

@@ -9,8 +9,7 @@
 
 #include "common/extract/extract_inputs.h"
 #include "common/extract/teacher_encoder.h"
-#include "common/image/clip_preprocess.h"
-#include "common/image/view_params.h"
+#include "common/image/renderer.h"
 
 namespace kd {
 

@@ -1,5 +1,5 @@
 // Image decoding with libvips into PIL-equivalent 8-bit RGB (see image_decode.h for the conversion table).
-#include "common/image/image_decode.h"
+#include "common/image/detail/image_decode.h"
 
 #include <vips/vips8>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "common/image/jpeg_decode.h"
+#include "common/image/detail/jpeg_decode.h"
 #include "common/util/error.h"
 #include "common/util/library_warnings.h"
 
@@ -79,22 +79,9 @@ RgbImage to_rgb_like_pil(VImage img) {
   return out;
 }
 
-vips::VOption* load_options(int shrink) {
+vips::VOption* load_options() {
   // Sequential access: decode streams top to bottom. fail_on truncated: PIL refuses truncated files too.
-  auto* opt = VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
-  if (shrink > 1) opt->set("shrink", shrink);
-  return opt;
-}
-
-bool is_jpeg_loader(const VImage& img) {
-  if (vips_image_get_typeof(img.get_image(), "vips-loader") == 0) return false;
-  const std::string loader = img.get_string("vips-loader");
-  return loader.rfind("jpegload", 0) == 0;
-}
-
-void check_shrink(int shrink, const std::string& name) {
-  if (shrink != 1 && shrink != 2 && shrink != 4 && shrink != 8)
-    throw Error("invalid JPEG shrink-on-load factor").file(name).expected("1, 2, 4 or 8").got(std::to_string(shrink));
+  return VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL)->set("fail_on", VIPS_FAIL_ON_TRUNCATED);
 }
 
 void check_pixels(const VImage& img, const DecodeOptions& options, const std::string& name) {
@@ -107,38 +94,22 @@ void check_pixels(const VImage& img, const DecodeOptions& options, const std::st
         .hint("raise --max-pixels or drop the image");
 }
 
-// The libvips shrink for jpeg_min_short_side (see DecodeOptions).
-int fallback_shrink(const VImage& img, const DecodeOptions& options) {
-  if (options.jpeg_min_short_side <= 0) return options.jpeg_shrink;
-  const int short_side = std::min(img.width(), img.height());
-  for (int s : {8, 4, 2})
-    if (short_side / s >= options.jpeg_min_short_side) return s;
-  return 1;
-}
-
 // The direct libjpeg path; false when it does not handle these bytes (the caller then uses libvips).
 bool decode_direct(const void* data, size_t size, const DecodeOptions& options, RgbImage* out) {
   if (!options.jpeg_direct || !looks_like_jpeg(data, size)) return false;
   JpegDirectOptions jo;
   jo.max_pixels = options.max_pixels;
-  jo.scale_denom = options.jpeg_shrink;
-  jo.min_short_side = options.jpeg_min_short_side;
-  // jpeg_shrink: libvips's shrink-on-load size, so both paths give the same pixels. jpeg_min_short_side: libjpeg's
-  // own (ceil) size, which jpeg_scale_eighths_for's rule is stated in.
-  jo.floor_size = options.jpeg_min_short_side <= 0;
   return decode_jpeg_direct(data, size, jo, out);
 }
 
-// `open(shrink)` opens the image lazily (header only).
+// `open()` opens the image lazily (header only).
 template <typename Open>
 RgbImage decode_with(Open open, const DecodeOptions& options, const std::string& name) {
   ensure_vips_initialized();
   const WarningInputScope warning_input(name);
   try {
-    VImage img = open(1);
+    VImage img = open();
     check_pixels(img, options, name);
-    const int shrink = fallback_shrink(img, options);
-    if (shrink > 1 && is_jpeg_loader(img)) img = open(shrink);
     return to_rgb_like_pil(img);
   } catch (const VError& e) {
     std::string reason = e.what();
@@ -162,35 +133,14 @@ void ensure_vips_initialized() {
   if (!ok) throw Error("libvips failed to initialise").got(reason);
 }
 
-ImageHeader read_image_header(const std::string& path) {
-  ensure_vips_initialized();
-  const WarningInputScope warning_input(path);
-  try {
-    VImage img = VImage::new_from_file(path.c_str(), load_options(1));
-    return ImageHeader{img.width(), img.height(), is_jpeg_loader(img)};
-  } catch (const VError& e) {
-    vips_error_clear();
-    throw Error("cannot read image header").file(path).got(e.what());
-  }
-}
-
 RgbImage decode_image(const std::string& path, const DecodeOptions& options) {
-  check_shrink(options.jpeg_shrink, path);
   std::string bytes;
   RgbImage direct;
   if (options.jpeg_direct && read_jpeg_file(path, &bytes) &&
       decode_direct(bytes.data(), bytes.size(), options, &direct))
     return direct;
   return decode_with(
-      [&](int shrink) { return VImage::new_from_file(path.c_str(), load_options(shrink)); }, options, path);
-}
-
-RgbImage decode_image_buffer(const void* data, size_t size, const std::string& name, const DecodeOptions& options) {
-  check_shrink(options.jpeg_shrink, name);
-  RgbImage direct;
-  if (decode_direct(data, size, options, &direct)) return direct;
-  return decode_with(
-      [&](int shrink) { return VImage::new_from_buffer(data, size, "", load_options(shrink)); }, options, name);
+      [&] { return VImage::new_from_file(path.c_str(), load_options()); }, options, path);
 }
 
 }  // namespace kd

@@ -1,5 +1,5 @@
 // Direct libjpeg(-turbo) JPEG decoding (see jpeg_decode.h for what is handled and what falls back to libvips).
-#include "common/image/jpeg_decode.h"
+#include "common/image/detail/jpeg_decode.h"
 
 #include <algorithm>
 #include <csetjmp>
@@ -56,10 +56,8 @@ bool read_jpeg_file(const std::string& path, std::string* bytes) {
   return static_cast<bool>(f.read(&(*bytes)[3], size - 3));
 }
 
-bool decode_jpeg_file(const std::string& path, const JpegDirectOptions& options, RgbImage* out,
-                      JpegDecodeInfo* info) {
-  std::string bytes;
-  return read_jpeg_file(path, &bytes) && decode_jpeg_direct(bytes.data(), bytes.size(), options, out, info);
+ScaledSize jpeg_scaled_size(int width, int height, int scale_eighths) {
+  return ScaledSize{ceil_scaled(width, scale_eighths, 8), ceil_scaled(height, scale_eighths, 8)};
 }
 
 int jpeg_scale_eighths_for(int width, int height, int min_short_side) {
@@ -68,78 +66,65 @@ int jpeg_scale_eighths_for(int width, int height, int min_short_side) {
   return 8;
 }
 
-bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out,
-                        JpegDecodeInfo* info) {
-  if (!looks_like_jpeg(data, size)) return false;
-  jpeg_decompress_struct cinfo;
-  JumpingErrorManager err;
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = jump_out;
-  err.pub.emit_message = on_message;
-  err.pub.output_message = no_output;
-  // Only libjpeg's C frames (and the callbacks above, which own nothing) lie between a longjmp and this setjmp.
-  if (setjmp(err.jump)) {
-    jpeg_destroy_decompress(&cinfo);
-    return false;
-  }
-  jpeg_create_decompress(&cinfo);
+namespace {
+
+// Sets up `cinfo` (already created, errors jumping to the caller's setjmp) and reads the header; false when the
+// direct path does not handle this colour space or size.
+bool start_header(jpeg_decompress_struct& cinfo, const void* data, size_t size, uint64_t max_pixels) {
   jpeg_mem_src(&cinfo, static_cast<const unsigned char*>(data), static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
   const bool supported = (cinfo.num_components == 3 && (cinfo.jpeg_color_space == JCS_YCbCr ||
                                                         cinfo.jpeg_color_space == JCS_RGB)) ||
                          (cinfo.num_components == 1 && cinfo.jpeg_color_space == JCS_GRAYSCALE);
   const uint64_t pixels = static_cast<uint64_t>(cinfo.image_width) * cinfo.image_height;
-  if (!supported || (options.max_pixels != 0 && pixels > options.max_pixels)) {
+  return supported && (max_pixels == 0 || pixels <= max_pixels);
+}
+
+void init_errors(jpeg_decompress_struct& cinfo, JumpingErrorManager& err) {
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = jump_out;
+  err.pub.emit_message = on_message;
+  err.pub.output_message = no_output;
+}
+
+// read_jpeg_header (header != nullptr: stops after the header) and decode_jpeg_direct in one, so that the setjmp
+// frame libjpeg's error exit returns to is written once.
+bool run_decoder(const void* data, size_t size, const JpegDirectOptions& options, JpegHeader* header, RgbImage* out,
+                 JpegDecodeInfo* info) {
+  if (!looks_like_jpeg(data, size)) return false;
+  jpeg_decompress_struct cinfo;
+  JumpingErrorManager err;
+  init_errors(cinfo, err);
+  // Only libjpeg's C frames (and the callbacks above, which own nothing) lie between a longjmp and this setjmp.
+  if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&cinfo);
     return false;
   }
+  jpeg_create_decompress(&cinfo);
+  const bool handled = start_header(cinfo, data, size, options.max_pixels);
+  if (!handled || header != nullptr) {
+    if (header != nullptr)
+      *header = JpegHeader{static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height)};
+    jpeg_destroy_decompress(&cinfo);
+    return handled;
+  }
   cinfo.out_color_space = JCS_RGB;  // grayscale is replicated into R, G, B
-  if (options.scale_eighths) {
-    int m = 8;
-    try {
-      m = options.scale_eighths(static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height));
-    } catch (...) {
-      jpeg_destroy_decompress(&cinfo);
-      throw;
-    }
-    cinfo.scale_num = static_cast<unsigned>(std::clamp(m, 1, 8));
-    cinfo.scale_denom = 8;
-  } else if (options.min_short_side > 0) {
-    cinfo.scale_num = static_cast<unsigned>(jpeg_scale_eighths_for(static_cast<int>(cinfo.image_width),
-                                                                   static_cast<int>(cinfo.image_height),
-                                                                   options.min_short_side));
-    cinfo.scale_denom = 8;
-  } else {
-    cinfo.scale_num = static_cast<unsigned>(options.scale_num);
-    cinfo.scale_denom = static_cast<unsigned>(options.scale_denom);
-  }
+  cinfo.scale_num = static_cast<unsigned>(std::clamp(options.scale_eighths, 1, 8));
+  cinfo.scale_denom = 8;
   jpeg_start_decompress(&cinfo);
-  int keep_w = static_cast<int>(cinfo.output_width), keep_h = static_cast<int>(cinfo.output_height);
-  if (options.floor_size) {
-    keep_w = std::max(1, static_cast<int>(static_cast<uint64_t>(cinfo.image_width) * cinfo.scale_num /
-                                          cinfo.scale_denom));
-    keep_h = std::max(1, static_cast<int>(static_cast<uint64_t>(cinfo.image_height) * cinfo.scale_num /
-                                          cinfo.scale_denom));
-  }
+  const int keep_w = static_cast<int>(cinfo.output_width), keep_h = static_cast<int>(cinfo.output_height);
   JpegDecodeInfo geometry;
   geometry.source_width = static_cast<int>(cinfo.image_width);
   geometry.source_height = static_cast<int>(cinfo.image_height);
-  geometry.scale_num = static_cast<int>(cinfo.scale_num);
-  geometry.scale_denom = static_cast<int>(cinfo.scale_denom);
+  geometry.scale_eighths = static_cast<int>(cinfo.scale_num);
   geometry.width = keep_w;
   geometry.height = keep_h;
   geometry.block = PixelRect{0, 0, keep_w, keep_h};
-  // The rows [ya, yb) and columns [xa, xb) libjpeg is asked for (xb may run into the ceil-sized columns past keep_w,
-  // so that no column the caller keeps sits at the edge of a crop).
-  int ya = 0, yb = keep_h, xa = 0, xb = static_cast<int>(cinfo.output_width);
-  if (options.region) {
-    PixelRect want;
-    try {
-      want = options.region(geometry);
-    } catch (...) {
-      jpeg_destroy_decompress(&cinfo);
-      throw;
-    }
+  // The rows [ya, yb) and columns [xa, xb) libjpeg is asked for.
+  int ya = 0, yb = keep_h, xa = 0, xb = keep_w;
+  const bool region = !options.region.empty();
+  if (region) {
+    PixelRect want = options.region;
     want.x0 = std::max(want.x0, 0);
     want.y0 = std::max(want.y0, 0);
     want.x1 = std::min(want.x1, keep_w);
@@ -157,7 +142,7 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
       if (want.x1 + imcu_w < keep_w) xb = want.x1 + imcu_w;
     }
   }
-  if (xa > 0 || xb < static_cast<int>(cinfo.output_width)) {
+  if (xa > 0 || xb < keep_w) {
     JDIMENSION xoffset = static_cast<JDIMENSION>(xa), width = static_cast<JDIMENSION>(xb - xa);
     jpeg_crop_scanline(&cinfo, &xoffset, &width);  // moves xoffset left to an iMCU boundary, keeps the right edge
     if (static_cast<int>(xoffset) > xa || static_cast<int>(xoffset + width) != xb ||
@@ -172,12 +157,12 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
     return false;
   }
   const size_t stride = static_cast<size_t>(cinfo.output_width) * 3;
-  const int block_w = std::min(xb, keep_w) - xa, block_h = yb - ya;
+  const int block_w = xb - xa, block_h = yb - ya;
   // Rows past yb are decoded (into one scratch row, and dropped) unless the data ends with an EOI marker: a truncated
   // file then still meets the premature-end warning and falls back (libvips and PIL refuse it), as without a region.
   const auto* bytes = static_cast<const unsigned char*>(data);
   const bool ends_with_eoi = size >= 2 && bytes[size - 2] == 0xFF && bytes[size - 1] == 0xD9;
-  const int last_row = ends_with_eoi && options.region ? yb : static_cast<int>(cinfo.output_height);
+  const int last_row = ends_with_eoi && region ? yb : static_cast<int>(cinfo.output_height);
   try {
     out->width = block_w;
     out->height = block_h;
@@ -212,6 +197,19 @@ bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& 
   // too) would not make.
   jpeg_destroy_decompress(&cinfo);
   return true;
+}
+
+}  // namespace
+
+bool read_jpeg_header(const void* data, size_t size, uint64_t max_pixels, JpegHeader* out) {
+  JpegDirectOptions options;
+  options.max_pixels = max_pixels;
+  return run_decoder(data, size, options, out, nullptr, nullptr);
+}
+
+bool decode_jpeg_direct(const void* data, size_t size, const JpegDirectOptions& options, RgbImage* out,
+                        JpegDecodeInfo* info) {
+  return run_decoder(data, size, options, nullptr, out, info);
 }
 
 }  // namespace kd

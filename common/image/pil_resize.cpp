@@ -1,5 +1,5 @@
 // Pillow-exact bicubic resampling of 8-bit RGB (see pil_resize.h for the math).
-#include "common/image/pil_resize.h"
+#include "common/image/detail/pil_resize.h"
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "common/image/clip_preprocess.h"
+#include "common/image/detail/render_plan.h"
 #include "common/util/error.h"
 #include "common/util/splitmix64.h"
 
@@ -114,6 +114,35 @@ ViewParams make_view(int width, int height, int resolution, uint64_t seed, const
   if (view_index < 0) throw Error("invalid view index").expected(">= 0").got(std::to_string(view_index));
   if (view_index == 0) return center_crop_view(width, height, resolution);
   return random_resized_crop_view(width, height, seed, key, view_index, options);
+}
+
+ViewSpec ViewSpec::of_recorded(const ViewParams& view) {
+  ViewSpec s;
+  s.kind = Kind::kRecorded;
+  s.recorded = view;
+  return s;
+}
+
+ViewSpec ViewSpec::drawn(uint64_t seed, const std::string& key, int index, const ViewOptions& options) {
+  ViewSpec s;
+  s.kind = Kind::kDrawn;
+  s.seed = seed;
+  s.key = key;
+  s.index = index;
+  s.options = options;
+  return s;
+}
+
+ViewParams resolve_view(const ViewSpec& spec, int width, int height, int resolution) {
+  switch (spec.kind) {
+    case ViewSpec::Kind::kCentreCrop:
+      return center_crop_view(width, height, resolution);
+    case ViewSpec::Kind::kRecorded:
+      return spec.recorded;
+    case ViewSpec::Kind::kDrawn:
+      break;
+  }
+  return make_view(width, height, resolution, spec.seed, spec.key, spec.index, spec.options);
 }
 
 }  // namespace kd

@@ -39,6 +39,26 @@ ViewParams random_resized_crop_view(int width, int height, uint64_t seed, const 
 ViewParams make_view(int width, int height, int resolution, uint64_t seed, const std::string& key, int view_index,
                      const ViewOptions& options = {});
 
+// Which view of an image to render, as a value: the renderer resolves it against the image's size once the header is
+// read (resolve_view). The centre crop (kd-eval), a recorded box (kd-train reads the cache's view_params) or view
+// `index` drawn by make_view from (seed, key) (kd-extract).
+struct ViewSpec {
+  enum class Kind { kCentreCrop, kRecorded, kDrawn };
+  Kind kind = Kind::kCentreCrop;
+  ViewParams recorded;  // kRecorded: the view as recorded, whatever the image's size
+  uint64_t seed = 0;    // kDrawn: make_view's arguments
+  std::string key;
+  int index = 0;
+  ViewOptions options;
+
+  static ViewSpec centre_crop() { return {}; }
+  static ViewSpec of_recorded(const ViewParams& view);
+  static ViewSpec drawn(uint64_t seed, const std::string& key, int index, const ViewOptions& options = {});
+};
+
+// The view `spec` names on a width x height image rendered at `resolution`.
+ViewParams resolve_view(const ViewSpec& spec, int width, int height, int resolution);
+
 // The counter-based generator behind the views: splitmix64 over a state derived from (seed, FNV-1a 64 of key,
 // view index). Exposed for tests.
 class ViewRng {

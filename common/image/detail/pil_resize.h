@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "common/image/pixel_rect.h"
+#include "common/image/detail/pixel_rect.h"
 
 namespace kd {
 
