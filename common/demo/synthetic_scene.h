@@ -51,6 +51,10 @@ struct Scene {
 // Samples a scene of `size` x `size` pixels (size >= 32). Objects never overlap. Deterministic for the rng state.
 Scene sample_scene(DemoRng& rng, int size);
 
+// A scene of one group whose shape is `shape` (colour, size, count, region and background random): a single-label
+// image for the demo's zero-shot classification.
+Scene sample_single_shape_scene(DemoRng& rng, int size, Shape shape);
+
 // Draws a scene with libvips and encodes it as PNG (bytes). Deterministic for a scene and a libvips version.
 std::string render_scene_png(const Scene& scene);
 
