@@ -17,8 +17,8 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "output folder (the data dir: image/, COCO/, CC/, vocab/)")->required();
   app.add_option("--train", o.n_train, "training images (DIR/image)")->check(CLI::PositiveNumber);
   app.add_option("--val", o.n_val, "validation images (DIR/COCO/val2017)")->check(CLI::PositiveNumber);
-  app.add_option("--zeroshot", o.n_zeroshot, "single-shape images for zero-shot classification "
-                                            "(DIR/zeroshot/<shape>/, shapes in turn; 0: none)")
+  app.add_option("--zeroshot", o.n_zeroshot, "one-colour images for zero-shot classification "
+                                            "(DIR/zeroshot/<colour>/, colours in turn; 0: none)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", o.seed, "random seed; the output is identical for a seed");
   app.add_option("--size", o.image_size, "image side in pixels")->check(CLI::Range(32, 512));

@@ -57,22 +57,23 @@ std::vector<Item> write_split(const DemoDataOptions& o, uint64_t stream, int n, 
   return items;
 }
 
-// Single-shape images in DIR/zeroshot/<shape>/: image i shows shape i mod 6 (all_shapes() order).
+// One-colour images in DIR/zeroshot/<colour>/: image i shows colour i mod 8 (object_colours() order).
 void write_zero_shot(const DemoDataOptions& o, const fs::path& folder) {
-  const std::vector<Shape>& shapes = all_shapes();
-  for (Shape s : shapes) {
+  const std::vector<NamedColour>& colours = object_colours();
+  for (const NamedColour& c : colours) {
     std::error_code ec;
-    fs::create_directories(folder / shape_name(s), ec);
-    if (ec) throw Error("cannot create folder").file((folder / shape_name(s)).string()).got(ec.message());
+    fs::create_directories(folder / c.name, ec);
+    if (ec) throw Error("cannot create folder").file((folder / c.name).string()).got(ec.message());
   }
   Progress progress("kd-demo-data: zero-shot images", o.n_zeroshot, "images", !o.progress);
   tbb::task_arena arena(std::max(1, o.threads));
   arena.execute([&] {
     tbb::parallel_for(0, o.n_zeroshot, [&](int i) {
       DemoRng rng = DemoRng::for_item(o.seed, kZeroShotStream, static_cast<uint64_t>(i));
-      const Shape shape = shapes[static_cast<size_t>(i) % shapes.size()];
-      const Scene scene = sample_single_shape_scene(rng, o.image_size, shape);
-      write_file_atomic(folder / shape_name(shape) / demo_image_file_name(kZeroShotIdBase + i + 1),
+      const int colour = i % static_cast<int>(colours.size());
+      const Scene scene = sample_single_colour_scene(rng, o.image_size, colour);
+      write_file_atomic(folder / colours[static_cast<size_t>(colour)].name /
+                            demo_image_file_name(kZeroShotIdBase + i + 1),
                         render_scene_png(scene));
       progress.add(1);
     });

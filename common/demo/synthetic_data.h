@@ -5,8 +5,8 @@
 //   DIR/COCO/annotations/captions_train2017.json          annotations [{id, image_id, caption}] (train: DIR/image)
 //   DIR/CC/Train_GCC-training.tsv                       every training caption, "caption<TAB>demo://train/<id>/<k>"
 //   DIR/vocab/{bpe_simple_vocab_16e6.txt.gz, vocab.json, merges.txt}   BPE learned from the training captions
-//   DIR/zeroshot/<shape>/<12-digit id>.png             Z single-shape images for zero-shot classification, the
-//                                                       shapes in turn (class folders "circle", "cross", ...)
+//   DIR/zeroshot/<colour>/<12-digit id>.png            Z one-colour images for zero-shot classification, the
+//                                                       8 object colours in turn (class folders "blue", "brown", ...)
 //   DIR/demo-data.json                                  what was written and with which options (written last)
 // Image i of a split is drawn from DemoRng::for_item(seed, split, i), so the output is identical for a seed whatever
 // the thread count. Train image ids are 1..N; val image ids are 1000001..1000000+M; zero-shot ids 2000001..2000000+Z.

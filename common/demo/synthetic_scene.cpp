@@ -110,21 +110,19 @@ bool place_group(ShapeGroup& group, int count, float radius, int size, DemoRng& 
 
 namespace {
 
-// One group (colour, region, size, count drawn here) placed without overlap; its shape is `shape` unless it clashes
-// with one of `s`'s groups, when shape, colour and region are all drawn again (the draw order sample_scene always had).
-// False when the objects did not fit.
-bool add_group(Scene& s, Shape shape, int size, DemoRng& rng, std::vector<PlacedObject>& placed) {
+// One group (shape, colour, region, size, count drawn here) placed without overlap; its colour is `colour` when
+// >= 0. A group that clashes with one of `s`'s groups is drawn again. False when the objects did not fit.
+bool add_group(Scene& s, int colour, int size, DemoRng& rng, std::vector<PlacedObject>& placed) {
   ShapeGroup group;
   for (;;) {  // groups differ in (shape, colour) and in region
-    group.shape = shape;
-    group.colour = rng.below(static_cast<int>(object_colours().size()));
+    group.shape = all_shapes()[static_cast<size_t>(rng.below(static_cast<int>(all_shapes().size())))];
+    group.colour = colour >= 0 ? colour : rng.below(static_cast<int>(object_colours().size()));
     group.region = all_regions()[static_cast<size_t>(rng.below(static_cast<int>(all_regions().size())))];
     bool clash = false;
     for (const ShapeGroup& other : s.groups) {
       if (other.region == group.region || (other.shape == group.shape && other.colour == group.colour)) clash = true;
     }
     if (!clash) break;
-    shape = all_shapes()[static_cast<size_t>(rng.below(static_cast<int>(all_shapes().size())))];
   }
   group.large = rng.chance(0.5);
   const int count = 1 + rng.below(3);
@@ -157,18 +155,19 @@ Scene sample_scene(DemoRng& rng, int size) {
     const int n_groups = rng.chance(0.5) ? 1 : 2;
     std::vector<PlacedObject> placed;
     bool ok = true;
-    for (int g = 0; g < n_groups && ok; ++g)
-      ok = add_group(s, all_shapes()[static_cast<size_t>(rng.below(static_cast<int>(all_shapes().size())))], size,
-                     rng, placed);
+    for (int g = 0; g < n_groups && ok; ++g) ok = add_group(s, -1, size, rng, placed);
     if (ok) return s;
   }
 }
 
-Scene sample_single_shape_scene(DemoRng& rng, int size, Shape shape) {
+Scene sample_single_colour_scene(DemoRng& rng, int size, int colour) {
+  if (colour < 0 || colour >= static_cast<int>(object_colours().size()))
+    throw Error("no such object colour").expected("0.." + std::to_string(object_colours().size() - 1))
+        .got(std::to_string(colour));
   for (;;) {
     Scene s = empty_scene(rng, size);
     std::vector<PlacedObject> placed;
-    if (add_group(s, shape, size, rng, placed)) return s;
+    if (add_group(s, colour, size, rng, placed)) return s;
   }
 }
 

@@ -45,7 +45,7 @@ struct ZeroShotPairing {
 struct ZeroShotResult {
   std::string dir;                         // the folder given
   int64_t n_images = 0, n_classes = 0;
-  std::string templates_source;            // the --templates file, or "CLIP ImageNet templates (80, built in)"
+  std::string templates_source;            // the --templates file, or "CLIP's 80 ImageNet templates, built in"
   int64_t n_templates = 0;
   bool class_names_from_file = false;
   std::vector<ZeroShotPairing> pairings;   // teacher×teacher first, then student×teacher, teacher×student, s×s
