@@ -1,4 +1,5 @@
-// kd-eval: zero-shot retrieval of students against the teacher over a whole val cache; table, report.json, Markdown.
+// kd-eval: zero-shot retrieval of students against the teacher over a whole val cache, and zero-shot classification
+// of a class-folder image set; table, report.json, Markdown.
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 
@@ -9,14 +10,24 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"kd-eval: score students against the teacher over a whole val cache (I→T and T→I Recall@K of every "
-               "image × text pairing, cosine to the teacher, retention, parameters, throughput)", "kd-eval"};
+               "image × text pairing, cosine to the teacher, retention, parameters, throughput) and, with --zeroshot, "
+               "zero-shot classification top-1/top-5 of every pairing", "kd-eval"};
   kd::EvalOptions o;
   std::string val_cache, image_student, text_student, teacher, out = "report.json", markdown;
+  std::string zeroshot, classnames, templates, vocab;
   int threads = 0;
-  app.add_option("--val-cache", val_cache, "val cache folder (kd-extract val)")->required();
+  app.add_option("--val-cache", val_cache, "val cache folder (kd-extract val: COCO val2017 or a Karpathy split); "
+                                           "optional with --zeroshot");
   app.add_option("--image-student", image_student, "image student: run folder, .safetensors, or HF folder");
   app.add_option("--text-student", text_student, "text student: run folder, .safetensors, or HF folder");
-  app.add_option("--teacher", teacher, "the cache's teacher (optional): checked against teacher_id and timed");
+  app.add_option("--teacher", teacher, "the cache's teacher: checked against teacher_id and timed (needed for "
+                                       "--zeroshot)");
+  app.add_option("--zeroshot", zeroshot, "zero-shot classification set: DIR/<class>/<image> (ImageNet val layout)");
+  app.add_option("--classnames", classnames, "zero-shot class names, one a line in sorted folder order (default: "
+                                             "the folder names)");
+  app.add_option("--templates", templates, "zero-shot prompt templates, one a line, {} = class name (default: the "
+                                           "80 ImageNet templates of CLIP, pipelines/zeroshot/imagenet-templates.txt)");
+  app.add_option("--vocab", vocab, "BPE vocabulary for the prompts (.txt.gz or folder; default: beside the teacher)");
   app.add_option("--out", out, "report.json path")->capture_default_str();
   app.add_option("--markdown", markdown, "Markdown report path (default: --out with extension .md)");
   app.add_option("--ks", o.ks, "Recall@K values")->capture_default_str()->delimiter(',');
@@ -39,6 +50,10 @@ int main(int argc, char** argv) {
     o.image_student = image_student;
     o.text_student = text_student;
     o.teacher = teacher;
+    o.zeroshot = zeroshot;
+    o.classnames = classnames;
+    o.templates = templates;
+    o.vocab = vocab;
     o.progress = !quiet;
     const kd::EvalReport report = kd::evaluate_students(o);
     std::filesystem::path md = markdown.empty() ? std::filesystem::path(out).replace_extension(".md")

@@ -67,10 +67,15 @@ int main(int argc, char** argv) {
   tc->add_option("--bank", text.bank, "image cache: also store the teacher's top-K text->image logits");
   tc->add_option("--topk", text.topk, "K for --bank")->capture_default_str();
 
-  CLI::App* vc = app.add_subcommand("val", "COCO val2017 images and all their captions, one shard");
+  CLI::App* vc = app.add_subcommand("val", "an evaluation set, one shard: COCO val2017 images and all their captions, "
+                                    "or one split of a Karpathy split file (COCO 5k / Flickr30k 1k test)");
   add_common(vc, val);
   add_images(vc, val);
-  vc->add_option("--captions", val.captions, "COCO captions JSON (captions_val2017.json)");
+  vc->add_option("--captions", val.captions, "COCO captions JSON (captions_val2017.json; --images: the image folder) "
+                                             "or Karpathy split file (dataset_coco.json; --images: the folder its "
+                                             "filepath/filename are relative to, e.g. DATA/COCO holding val2014/)");
+  vc->add_option("--split", val.split, "split of a Karpathy split file: test, val, train or restval")
+      ->capture_default_str();
 
   if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
   kd::ExtractOptions& chosen = ic->parsed() ? image : tc->parsed() ? text : val;

@@ -23,8 +23,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint64_t kTrainStream = 1, kValStream = 2;
-constexpr int64_t kValIdBase = 1000000;
+constexpr uint64_t kTrainStream = 1, kValStream = 2, kZeroShotStream = 3;
+constexpr int64_t kValIdBase = 1000000, kZeroShotIdBase = 2000000;
 
 struct Item {
   int64_t id = 0;
@@ -55,6 +55,30 @@ std::vector<Item> write_split(const DemoDataOptions& o, uint64_t stream, int n, 
   });
   progress.finish();
   return items;
+}
+
+// One-colour images in DIR/zeroshot/<colour>/: image i shows colour i mod 8 (object_colours() order).
+void write_zero_shot(const DemoDataOptions& o, const fs::path& folder) {
+  const std::vector<NamedColour>& colours = object_colours();
+  for (const NamedColour& c : colours) {
+    std::error_code ec;
+    fs::create_directories(folder / c.name, ec);
+    if (ec) throw Error("cannot create folder").file((folder / c.name).string()).got(ec.message());
+  }
+  Progress progress("kd-demo-data: zero-shot images", o.n_zeroshot, "images", !o.progress);
+  tbb::task_arena arena(std::max(1, o.threads));
+  arena.execute([&] {
+    tbb::parallel_for(0, o.n_zeroshot, [&](int i) {
+      DemoRng rng = DemoRng::for_item(o.seed, kZeroShotStream, static_cast<uint64_t>(i));
+      const int colour = i % static_cast<int>(colours.size());
+      const Scene scene = sample_single_colour_scene(rng, o.image_size, colour);
+      write_file_atomic(folder / colours[static_cast<size_t>(colour)].name /
+                            demo_image_file_name(kZeroShotIdBase + i + 1),
+                        render_scene_png(scene));
+      progress.add(1);
+    });
+  });
+  progress.finish();
 }
 
 // COCO captions JSON for one split.
@@ -90,6 +114,7 @@ void validate(const DemoDataOptions& o) {
   if (o.captions_per_image < 1) {
     throw Error("need at least one caption per image").key("captions-per-image").got(std::to_string(o.captions_per_image));
   }
+  if (o.n_zeroshot < 0) throw Error("zero-shot images must be >= 0").key("zeroshot").got(std::to_string(o.n_zeroshot));
   if (o.threads < 1) throw Error("threads must be >= 1").key("threads").got(std::to_string(o.threads));
 }
 
@@ -100,6 +125,7 @@ DemoDataSummary write_demo_data(const DemoDataOptions& o) {
   const std::vector<Item> train = write_split(o, kTrainStream, o.n_train, 0, dir / "image", "kd-demo-data: train images");
   const std::vector<Item> val =
       write_split(o, kValStream, o.n_val, kValIdBase, dir / "COCO" / "val2017", "kd-demo-data: val images");
+  if (o.n_zeroshot > 0) write_zero_shot(o, dir / "zeroshot");
 
   write_file_atomic(dir / "COCO" / "annotations" / "captions_train2017.json",
                     coco_json(train, o.image_size, "kd demo synthetic shapes, train (images in image/)"));
@@ -123,6 +149,7 @@ DemoDataSummary write_demo_data(const DemoDataOptions& o) {
   DemoDataSummary s;
   s.n_train = o.n_train;
   s.n_val = o.n_val;
+  s.n_zeroshot = o.n_zeroshot;
   s.n_train_captions = static_cast<int64_t>(corpus.size());
   s.n_val_captions = static_cast<int64_t>(val.size()) * o.captions_per_image;
   s.n_learned_merges = static_cast<int>(learned.size());
@@ -130,7 +157,7 @@ DemoDataSummary write_demo_data(const DemoDataOptions& o) {
 
   nlohmann::ordered_json manifest = {
       {"kd_format", "kd-demo-data"}, {"kd_version", 1},
-      {"options", {{"train", o.n_train}, {"val", o.n_val}, {"seed", o.seed}, {"size", o.image_size},
+      {"options", {{"train", o.n_train}, {"val", o.n_val}, {"zeroshot", o.n_zeroshot}, {"seed", o.seed}, {"size", o.image_size},
                    {"captions_per_image", o.captions_per_image}, {"max_merges", o.max_merges}}},
       {"train_captions", s.n_train_captions}, {"val_captions", s.n_val_captions},
       {"learned_merges", s.n_learned_merges},

@@ -5,9 +5,11 @@
 //   DIR/COCO/annotations/captions_train2017.json          annotations [{id, image_id, caption}] (train: DIR/image)
 //   DIR/CC/Train_GCC-training.tsv                       every training caption, "caption<TAB>demo://train/<id>/<k>"
 //   DIR/vocab/{bpe_simple_vocab_16e6.txt.gz, vocab.json, merges.txt}   BPE learned from the training captions
+//   DIR/zeroshot/<colour>/<12-digit id>.png            Z one-colour images for zero-shot classification, the
+//                                                       8 object colours in turn (class folders "blue", "brown", ...)
 //   DIR/demo-data.json                                  what was written and with which options (written last)
 // Image i of a split is drawn from DemoRng::for_item(seed, split, i), so the output is identical for a seed whatever
-// the thread count. Train image ids are 1..N; val image ids are 1000001..1000000+M.
+// the thread count. Train image ids are 1..N; val image ids are 1000001..1000000+M; zero-shot ids 2000001..2000000+Z.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +23,7 @@ struct DemoDataOptions {
   std::filesystem::path out_dir;
   int n_train = 2000;            // training images
   int n_val = 500;               // validation images
+  int n_zeroshot = 0;            // zero-shot classification images (0: no DIR/zeroshot)
   uint64_t seed = 0;
   int image_size = 96;           // pixels, square, 32..512
   int captions_per_image = 5;    // for both splits
@@ -30,7 +33,7 @@ struct DemoDataOptions {
 };
 
 struct DemoDataSummary {
-  int n_train = 0, n_val = 0;
+  int n_train = 0, n_val = 0, n_zeroshot = 0;
   int64_t n_train_captions = 0, n_val_captions = 0;
   int n_learned_merges = 0;
   double seconds = 0;  // wall clock

@@ -108,40 +108,66 @@ bool place_group(ShapeGroup& group, int count, float radius, int size, DemoRng& 
 
 }  // namespace
 
-Scene sample_scene(DemoRng& rng, int size) {
+namespace {
+
+// One group (shape, colour, region, size, count drawn here) placed without overlap; its colour is `colour` when
+// >= 0. A group that clashes with one of `s`'s groups is drawn again. False when the objects did not fit.
+bool add_group(Scene& s, int colour, int size, DemoRng& rng, std::vector<PlacedObject>& placed) {
+  ShapeGroup group;
+  for (;;) {  // groups differ in (shape, colour) and in region
+    group.shape = all_shapes()[static_cast<size_t>(rng.below(static_cast<int>(all_shapes().size())))];
+    group.colour = colour >= 0 ? colour : rng.below(static_cast<int>(object_colours().size()));
+    group.region = all_regions()[static_cast<size_t>(rng.below(static_cast<int>(all_regions().size())))];
+    bool clash = false;
+    for (const ShapeGroup& other : s.groups) {
+      if (other.region == group.region || (other.shape == group.shape && other.colour == group.colour)) clash = true;
+    }
+    if (!clash) break;
+  }
+  group.large = rng.chance(0.5);
+  const int count = 1 + rng.below(3);
+  // radius: large objects span ~1/4 of the side, small ~1/8 (a group of three large ones shrinks a little)
+  float radius = static_cast<float>(size) * (group.large ? 0.13f : 0.065f);
+  if (group.large && count == 3) radius *= 0.85f;
+  const bool ok = place_group(group, count, radius, size, rng, placed);
+  s.groups.push_back(std::move(group));
+  return ok;
+}
+
+// A background drawn from `rng`; no groups yet.
+Scene empty_scene(DemoRng& rng, int size) {
   if (size < 32) throw Error("scene size too small").expected(">= 32 pixels").got(std::to_string(size));
+  Scene s;
+  s.size = size;
+  s.background = rng.below(static_cast<int>(background_colours().size()));
+  const NamedColour& bg = background_colours()[static_cast<size_t>(s.background)];
+  s.background_rgb[0] = jitter(bg.r, 8, rng);
+  s.background_rgb[1] = jitter(bg.g, 8, rng);
+  s.background_rgb[2] = jitter(bg.b, 8, rng);
+  return s;
+}
+
+}  // namespace
+
+Scene sample_scene(DemoRng& rng, int size) {
   for (;;) {  // resample until every object fits (almost always the first try)
-    Scene s;
-    s.size = size;
-    s.background = rng.below(static_cast<int>(background_colours().size()));
-    const NamedColour& bg = background_colours()[static_cast<size_t>(s.background)];
-    s.background_rgb[0] = jitter(bg.r, 8, rng);
-    s.background_rgb[1] = jitter(bg.g, 8, rng);
-    s.background_rgb[2] = jitter(bg.b, 8, rng);
+    Scene s = empty_scene(rng, size);
     const int n_groups = rng.chance(0.5) ? 1 : 2;
     std::vector<PlacedObject> placed;
     bool ok = true;
-    for (int g = 0; g < n_groups && ok; ++g) {
-      ShapeGroup group;
-      for (;;) {  // groups differ in (shape, colour) and in region
-        group.shape = all_shapes()[static_cast<size_t>(rng.below(static_cast<int>(all_shapes().size())))];
-        group.colour = rng.below(static_cast<int>(object_colours().size()));
-        group.region = all_regions()[static_cast<size_t>(rng.below(static_cast<int>(all_regions().size())))];
-        bool clash = false;
-        for (const ShapeGroup& other : s.groups) {
-          if (other.region == group.region || (other.shape == group.shape && other.colour == group.colour)) clash = true;
-        }
-        if (!clash) break;
-      }
-      group.large = rng.chance(0.5);
-      const int count = 1 + rng.below(3);
-      // radius: large objects span ~1/4 of the side, small ~1/8 (a group of three large ones shrinks a little)
-      float radius = static_cast<float>(size) * (group.large ? 0.13f : 0.065f);
-      if (group.large && count == 3) radius *= 0.85f;
-      ok = place_group(group, count, radius, size, rng, placed);
-      s.groups.push_back(std::move(group));
-    }
+    for (int g = 0; g < n_groups && ok; ++g) ok = add_group(s, -1, size, rng, placed);
     if (ok) return s;
+  }
+}
+
+Scene sample_single_colour_scene(DemoRng& rng, int size, int colour) {
+  if (colour < 0 || colour >= static_cast<int>(object_colours().size()))
+    throw Error("no such object colour").expected("0.." + std::to_string(object_colours().size() - 1))
+        .got(std::to_string(colour));
+  for (;;) {
+    Scene s = empty_scene(rng, size);
+    std::vector<PlacedObject> placed;
+    if (add_group(s, colour, size, rng, placed)) return s;
   }
 }
 

@@ -110,20 +110,81 @@ std::string markdown_table(const std::vector<std::vector<std::string>>& rows) {
   return out.str();
 }
 
+// "COCO Karpathy test split (dataset_coco.json)" / "COCO captions JSON (e.g. val2017)".
+std::string protocol_phrase(const EvalReport& r) {
+  if (r.protocol == "karpathy")
+    return (r.dataset.empty() ? std::string("Karpathy") : r.dataset + " Karpathy") + " " + r.split + " split (" +
+           r.source + ")";
+  return "COCO captions JSON (val2017 protocol)";
+}
+
 std::string set_line(const EvalReport& r) {
   std::ostringstream out;
-  out << r.n_images << " images × " << r.n_texts << " captions (whole set, one ranking over all), D = "
-      << r.embed_dim << ", teacher " << r.teacher_id.substr(0, 12) << ", val cache " << r.val_cache;
+  out << protocol_phrase(r) << ": " << r.n_images << " images × " << r.n_texts
+      << " captions (whole set, one ranking over all), D = " << r.embed_dim << ", teacher "
+      << r.teacher_id.substr(0, 12) << ", val cache " << r.val_cache;
   return out.str();
+}
+
+// "45.2" or "45.2 (91%)" for an accuracy and its retention (NaN retention: no parentheses for the first row).
+std::string accuracy_cell(double accuracy, double retention, bool with_retention) {
+  std::string s = fmt("%.1f", 100.0 * accuracy);
+  if (with_retention) s += std::isfinite(retention) ? fmt(" (%.0f%%)", 100.0 * retention) : " (n/a)";
+  return s;
+}
+
+std::vector<std::vector<std::string>> zero_shot_rows(const ZeroShotResult& z) {
+  std::vector<std::vector<std::string>> rows{{"image tower", "text tower", "top-1", "top-5"}};
+  for (size_t i = 0; i < z.pairings.size(); ++i) {
+    const ZeroShotPairing& p = z.pairings[i];
+    rows.push_back({p.image_tower, p.text_tower, accuracy_cell(p.counts.top1_accuracy(), p.retention_top1, i > 0),
+                    accuracy_cell(p.counts.top5_accuracy(), p.retention_top5, i > 0)});
+  }
+  return rows;
+}
+
+std::string zero_shot_line(const ZeroShotResult& z) {
+  std::ostringstream out;
+  out << z.n_images << " images in " << z.n_classes << " classes (" << z.dir << "), class names from "
+      << (z.class_names_from_file ? "--classnames" : "the folder names") << ", " << z.n_templates
+      << " prompt templates (" << z.templates_source << "); classifier = mean of the L2-normalised prompt embeddings";
+  return out.str();
+}
+
+nlohmann::json zero_shot_to_json(const ZeroShotResult& z) {
+  nlohmann::json j{{"dir", z.dir},
+                   {"n_images", z.n_images},
+                   {"n_classes", z.n_classes},
+                   {"class_names", z.class_names_from_file ? "file" : "folders"},
+                   {"templates", z.templates_source},
+                   {"n_templates", z.n_templates},
+                   {"pairings", nlohmann::json::array()}};
+  for (size_t i = 0; i < z.pairings.size(); ++i) {
+    const ZeroShotPairing& p = z.pairings[i];
+    nlohmann::json e{{"image_tower", p.image_tower},
+                     {"text_tower", p.text_tower},
+                     {"top1", p.counts.top1_accuracy()},
+                     {"top5", p.counts.top5_accuracy()},
+                     {"correct_top1", p.counts.top1},
+                     {"correct_top5", p.counts.top5},
+                     {"retention", nullptr}};
+    if (i > 0) e["retention"] = {{"top1", number_or_null(p.retention_top1)}, {"top5", number_or_null(p.retention_top5)}};
+    j["pairings"].push_back(e);
+  }
+  return j;
 }
 
 }  // namespace
 
 nlohmann::json eval_report_to_json(const EvalReport& r) {
-  nlohmann::json j{{"kd_format", "kd-eval-report"}, {"kd_version", 1}};
-  j["val_set"] = {{"cache", r.val_cache},       {"teacher_id", r.teacher_id}, {"image_root", r.image_root},
-                  {"n_images", r.n_images},     {"n_texts", r.n_texts},       {"embed_dim", r.embed_dim},
-                  {"logit_scale", r.logit_scale}, {"whole_set", true},        {"block_rows", r.block_rows}};
+  nlohmann::json j{{"kd_format", "kd-eval-report"}, {"kd_version", 1}, {"teacher_id", r.teacher_id}};
+  j["val_set"] = nullptr;
+  if (r.has_retrieval)
+    j["val_set"] = {{"cache", r.val_cache},         {"protocol", r.protocol},     {"dataset", r.dataset},
+                    {"split", r.split},             {"source", r.source},         {"teacher_id", r.teacher_id},
+                    {"image_root", r.image_root},   {"n_images", r.n_images},     {"n_texts", r.n_texts},
+                    {"embed_dim", r.embed_dim},     {"logit_scale", r.logit_scale}, {"whole_set", true},
+                    {"block_rows", r.block_rows}};
   j["ks"] = r.pairings.empty() ? std::vector<int64_t>{} : r.pairings[0].recall.ks;
   j["pairings"] = nlohmann::json::array();
   for (const PairingResult& p : r.pairings) {
@@ -137,6 +198,7 @@ nlohmann::json eval_report_to_json(const EvalReport& r) {
                         {"text_to_image", at_k(p.recall.ks, p.retention_text_to_image)}};
     j["pairings"].push_back(e);
   }
+  j["zero_shot"] = r.has_zero_shot ? zero_shot_to_json(r.zero_shot) : nlohmann::json(nullptr);
   j["towers"] = nlohmann::json::array();
   for (const TowerResult& t : r.towers) {
     j["towers"].push_back(
@@ -161,23 +223,35 @@ nlohmann::json eval_report_to_json(const EvalReport& r) {
 
 std::string eval_report_table(const EvalReport& r) {
   std::ostringstream out;
-  out << set_line(r) << "\n";
+  if (r.has_retrieval) out << set_line(r) << "\n";
   for (const auto& w : r.warnings) out << "WARNING: " << w << "\n";
-  out << "\nRetrieval, Recall@K in % (retention = student / teacher×teacher)\n"
-      << plain_table(retrieval_rows(r)) << "\nTowers (throughput: forward pass only, decode excluded)\n"
-      << plain_table(tower_rows(r));
+  if (r.has_retrieval)
+    out << "\nRetrieval, Recall@K in % (retention = student / teacher×teacher)\n" << plain_table(retrieval_rows(r))
+        << "\n";
+  if (r.has_zero_shot)
+    out << "Zero-shot classification: " << zero_shot_line(r.zero_shot)
+        << "\nAccuracy in % (retention = student / teacher×teacher)\n" << plain_table(zero_shot_rows(r.zero_shot))
+        << "\n";
+  if (!r.towers.empty())
+    out << "Towers (throughput: forward pass only, decode excluded)\n" << plain_table(tower_rows(r));
   return out.str();
 }
 
 std::string eval_report_markdown(const EvalReport& r) {
   std::ostringstream out;
-  out << "### Retrieval (kd-eval)\n\n" << set_line(r) << ".\n\n";
   for (const auto& w : r.warnings) out << "**Warning:** " << w << ".\n\n";
-  out << "Recall@K in %; in parentheses the retention, student metric / teacher×teacher metric.\n\n"
-      << markdown_table(retrieval_rows(r))
-      << "\nTowers: parameters include the projection; cosine is the mean cosine to the teacher's cached embedding; "
-         "throughput is the forward pass only (image decoding excluded).\n\n"
-      << markdown_table(tower_rows(r));
+  if (r.has_retrieval)
+    out << "### Retrieval (kd-eval)\n\n" << set_line(r) << ".\n\n"
+        << "Recall@K in %; in parentheses the retention, student metric / teacher×teacher metric.\n\n"
+        << markdown_table(retrieval_rows(r)) << "\n";
+  if (r.has_zero_shot)
+    out << "### Zero-shot classification (kd-eval)\n\n" << zero_shot_line(r.zero_shot) << ".\n\n"
+        << "Accuracy in %; in parentheses the retention, student accuracy / teacher×teacher accuracy.\n\n"
+        << markdown_table(zero_shot_rows(r.zero_shot)) << "\n";
+  if (!r.towers.empty())
+    out << "Towers: parameters include the projection; cosine is the mean cosine to the teacher's cached embedding; "
+           "throughput is the forward pass only (image decoding excluded).\n\n"
+        << markdown_table(tower_rows(r));
   return out.str();
 }
 

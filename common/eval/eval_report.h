@@ -11,6 +11,7 @@
 
 #include "common/eval/retrieval_metrics.h"
 #include "common/eval/tower_embedding.h"
+#include "common/eval/zero_shot.h"
 
 namespace kd {
 
@@ -37,8 +38,11 @@ struct TowerResult {
 };
 
 struct EvalReport {
-  // The val set.
+  // The val set (retrieval); has_retrieval false when kd-eval ran zero-shot only.
+  bool has_retrieval = true;
   std::string val_cache;      // folder given
+  std::string protocol = "coco-captions";  // "coco-captions" | "karpathy" (val_cache.h)
+  std::string dataset, split, source;      // karpathy: "coco" / "flickr30k", "test", the split file's name
   std::string teacher_id;
   std::string image_root;
   int64_t n_images = 0, n_texts = 0, embed_dim = 0;
@@ -47,6 +51,8 @@ struct EvalReport {
   std::vector<PairingResult> pairings;  // teacher×teacher first
   std::vector<TowerResult> towers;
   std::vector<std::string> warnings;    // e.g. a student of another teacher, allowed by --allow-other-teacher
+  bool has_zero_shot = false;
+  ZeroShotResult zero_shot;   // when has_zero_shot
 };
 
 // {"kd_format": "kd-eval-report", "kd_version": 1, ...}: the schema is docs/report-format.md.

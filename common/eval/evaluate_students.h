@@ -1,5 +1,6 @@
 // kd-eval's work: embed the val set with each student tower, score every available image × text pairing over the
-// whole set (teacher × teacher from the cache), compare students with the teacher, and time the towers.
+// whole set (teacher × teacher from the cache), compare students with the teacher, and time the towers; and, with a
+// class-folder image set, zero-shot classification for every pairing (zero_shot.h).
 #pragma once
 
 #include <cstdint>
@@ -13,10 +14,14 @@
 namespace kd {
 
 struct EvalOptions {
-  std::filesystem::path val_cache;      // folder written by kd-extract val
+  std::filesystem::path val_cache;      // folder written by kd-extract val; empty = no retrieval (zero-shot only)
   std::filesystem::path image_student;  // run folder, student file or HF folder; empty = none
   std::filesystem::path text_student;   // likewise (a full CLIP is accepted: its needed tower is used)
-  std::filesystem::path teacher;        // optional: checked against the cache's teacher_id and timed
+  std::filesystem::path teacher;        // checked against the cache's teacher_id and timed; needed for zero-shot
+  std::filesystem::path zeroshot;       // class-folder image set DIR/<class>/<image>; empty = no zero-shot
+  std::filesystem::path classnames;     // zero-shot class names, one a line in sorted folder order; empty = folders
+  std::filesystem::path templates;      // zero-shot prompt templates, one a line; empty = CLIP's 80 ImageNet ones
+  std::filesystem::path vocab;          // BPE vocabulary for the prompts; empty = beside the teacher
   std::vector<int64_t> ks{1, 5, 10};
   int64_t batch = 64;                   // rows per forward pass
   std::string device = "cpu";           // cpu | cuda | cuda:N
@@ -26,8 +31,9 @@ struct EvalOptions {
   bool allow_other_teacher = false;     // score students distilled from another teacher (the report warns)
 };
 
-// Runs everything; needs at least one student. Throws kd::Error for an unreadable cache or student, a student whose
-// embedding width differs from the cache's, or a teacher that is not the cache's.
+// Runs everything; needs at least one student, and a val cache or a zero-shot folder (zero-shot needs the teacher).
+// Throws kd::Error for an unreadable cache or student, a student whose embedding width differs from the cache's (or
+// the teacher's), or a teacher that is not the cache's.
 EvalReport evaluate_students(const EvalOptions& options);
 
 // The scoring part alone, on embeddings already computed (used by evaluate_students; tests call it directly):

@@ -17,18 +17,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Runs `forward(begin, count)` over [0, n) in batches; the first batch is a warm-up (untimed) unless it is the only one.
-TowerEmbeddings run_batches(int64_t n, const EmbedOptions& options,
-                            const std::function<torch::Tensor(int64_t, int64_t)>& prepare,
-                            const std::function<torch::Tensor(const torch::Tensor&)>& forward) {
+// Runs `forward(begin, count)` over [0, n) in batches, handing each result to `consume`; the first batch is a warm-up
+// (untimed) unless it is the only one.
+TowerTiming run_batches(int64_t n, const EmbedOptions& options,
+                        const std::function<torch::Tensor(int64_t, int64_t)>& prepare,
+                        const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                        const EmbedConsumer& consume) {
   if (options.batch < 1) throw Error("batch size must be at least 1").got(std::to_string(options.batch));
-  TowerEmbeddings out;
-  TowerTiming& t = out.timing;
+  TowerTiming t;
   t.rows = n;
   t.batch = options.batch;
   t.device = options.device.str();
   t.threads = at::get_num_threads();
-  std::vector<torch::Tensor> parts;
   Progress progress(options.progress_label, n, "rows", /*quiet=*/options.progress_label.empty());
   c10::InferenceMode guard;
   for (int64_t begin = 0; begin < n; begin += options.batch) {
@@ -44,10 +44,20 @@ TowerEmbeddings run_batches(int64_t n, const EmbedOptions& options,
       t.forward_seconds += s;
       t.timed_rows += count;
     }
-    parts.push_back(embeds);
+    consume(begin, embeds);
     progress.add(count);
   }
   progress.finish();
+  return t;
+}
+
+// run_batches keeping every batch: [n, D].
+TowerEmbeddings run_batches_kept(int64_t n, const EmbedOptions& options,
+                                 const std::function<torch::Tensor(int64_t, int64_t)>& prepare,
+                                 const std::function<torch::Tensor(const torch::Tensor&)>& forward) {
+  std::vector<torch::Tensor> parts;
+  TowerEmbeddings out;
+  out.timing = run_batches(n, options, prepare, forward, [&](int64_t, const torch::Tensor& e) { parts.push_back(e); });
   out.embeds = torch::cat(parts, 0);
   return out;
 }
@@ -56,8 +66,9 @@ int64_t rows_to_embed(int64_t available, int64_t limit) { return limit < 0 ? ava
 
 }  // namespace
 
-TowerEmbeddings embed_val_images(VisionTransformer& tower, const std::filesystem::path& image_root,
-                                 const std::vector<std::string>& keys, const EmbedOptions& options) {
+TowerTiming embed_images_streamed(VisionTransformer& tower, const std::filesystem::path& image_root,
+                                  const std::vector<std::string>& keys, const EmbedOptions& options,
+                                  const EmbedConsumer& consume) {
   const int res = static_cast<int>(tower->config.image_size);
   const int64_t n = rows_to_embed(static_cast<int64_t>(keys.size()), options.limit);
   auto prepare = [&](int64_t begin, int64_t count) {
@@ -71,7 +82,17 @@ TowerEmbeddings embed_val_images(VisionTransformer& tower, const std::filesystem
     return pixels;
   };
   auto forward = [&](const torch::Tensor& x) { return tower->forward(x).embeds; };
-  return run_batches(n, options, prepare, forward);
+  return run_batches(n, options, prepare, forward, consume);
+}
+
+TowerEmbeddings embed_val_images(VisionTransformer& tower, const std::filesystem::path& image_root,
+                                 const std::vector<std::string>& keys, const EmbedOptions& options) {
+  std::vector<torch::Tensor> parts;
+  TowerEmbeddings out;
+  out.timing = embed_images_streamed(tower, image_root, keys, options,
+                                     [&](int64_t, const torch::Tensor& e) { parts.push_back(e); });
+  out.embeds = torch::cat(parts, 0);
+  return out;
 }
 
 TowerEmbeddings embed_val_tokens(TextTransformer& tower, const torch::Tensor& tokens, const EmbedOptions& options) {
@@ -82,7 +103,7 @@ TowerEmbeddings embed_val_tokens(TextTransformer& tower, const torch::Tensor& to
   const int64_t n = rows_to_embed(tokens.size(0), options.limit);
   auto prepare = [&](int64_t begin, int64_t count) { return tokens.narrow(0, begin, count).to(torch::kLong); };
   auto forward = [&](const torch::Tensor& x) { return tower->forward(x).embeds; };
-  return run_batches(n, options, prepare, forward);
+  return run_batches_kept(n, options, prepare, forward);
 }
 
 }  // namespace kd

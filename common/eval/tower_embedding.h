@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,13 @@ struct TowerEmbeddings {
 // parallel (TBB) per batch. Throws kd::Error naming an image that cannot be read.
 TowerEmbeddings embed_val_images(VisionTransformer& tower, const std::filesystem::path& image_root,
                                  const std::vector<std::string>& keys, const EmbedOptions& options);
+
+// The same images, streamed: each batch's embeddings [b, D] float32 (CPU, rows begin..begin+b) go to `consume` and are
+// not kept, so memory stays bounded in the number of images. The one place kd-eval renders an image.
+using EmbedConsumer = std::function<void(int64_t begin, const torch::Tensor& embeds)>;
+TowerTiming embed_images_streamed(VisionTransformer& tower, const std::filesystem::path& image_root,
+                                  const std::vector<std::string>& keys, const EmbedOptions& options,
+                                  const EmbedConsumer& consume);
 
 // tokens [N, C] integer (C <= the tower's context length).
 TowerEmbeddings embed_val_tokens(TextTransformer& tower, const torch::Tensor& tokens, const EmbedOptions& options);

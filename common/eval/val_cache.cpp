@@ -32,6 +32,19 @@ ValCache read_val_cache(const std::filesystem::path& dir) {
         .expected(index.teacher_id).got(v.teacher_id);
   v.image_root = reader.string_attr("image_root");
   v.resize = c::read_resize_mode(reader);
+  if (index.options.is_object() && index.options.contains("val_set")) {
+    const nlohmann::json& set = index.options["val_set"];
+    auto text = [&](const char* key) {
+      if (!set.is_object() || !set.contains(key) || !set[key].is_string())
+        throw Error("val_set record without a string " + std::string(key)).file(index_file)
+            .key(std::string("options.val_set.") + key).got(set.dump().substr(0, 120));
+      return set[key].get<std::string>();
+    };
+    v.protocol = text("protocol");
+    v.dataset = text("dataset");
+    v.split = text("split");
+    v.source = text("source");
+  }
   v.logit_scale = reader.double_attr(c::kAttrLogitScale);
   v.embed_dim = counts.embed_dim;
   v.image_keys = reader.read_strings(c::kImageKeys);

@@ -20,6 +20,10 @@ struct ValCache {
   std::filesystem::path image_root;   // absolute folder the image keys are relative to
   ResizeMode resize = ResizeMode::kExact;  // how the teacher's val images were rendered (preprocess.resize)
   double logit_scale = 0;             // the teacher's multiplier exp(stored log)
+  // The evaluation protocol, from index.json's options.val_set (absent in caches of a COCO captions JSON):
+  std::string protocol = "coco-captions";  // "coco-captions" (e.g. val2017) | "karpathy"
+  std::string dataset, split;         // karpathy: "coco" / "flickr30k", "test"; else ""
+  std::string source;                 // karpathy: the split file's name; else ""
   int64_t embed_dim = 0;              // D
   std::vector<std::string> image_keys;  // [Ni] paths relative to image_root
   std::vector<std::string> captions;    // [Nt]

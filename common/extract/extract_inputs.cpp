@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/text/unicode_text.h"
+#include "common/text/karpathy_split.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
@@ -135,15 +136,41 @@ CaptionInputs read_caption_inputs(const std::vector<std::filesystem::path>& file
   return out;
 }
 
-ValInputs read_val_inputs(const std::filesystem::path& images_dir, const std::filesystem::path& captions_json) {
+namespace {
+
+ValInputs karpathy_val_inputs(const nlohmann::json& j, const std::filesystem::path& captions_json,
+                              const std::string& split, ValInputs out) {
+  const KarpathySplit k = karpathy_split_from_json(j, captions_json, split);
+  out.info = {"karpathy", k.dataset, split, captions_json.filename().string()};
+  for (size_t i = 0; i < k.images.size(); ++i) {
+    const KarpathyImage& im = k.images[i];
+    if (!std::filesystem::exists(out.images.root / im.key)) {
+      out.skipped.emplace_back(im.key, "image listed in " + out.info.source + " (split " + split + ") but not found");
+      continue;
+    }
+    const int64_t id = static_cast<int64_t>(i);  // position in the split
+    out.images.keys.push_back(im.key);
+    out.image_ids.push_back(id);
+    for (size_t s = 0; s < im.captions.size(); ++s) out.captions.push_back({im.caption_keys[s], im.captions[s], id});
+  }
+  return out;
+}
+
+}  // namespace
+
+ValInputs read_val_inputs(const std::filesystem::path& images_dir, const std::filesystem::path& captions_json,
+                          const std::string& split) {
   if (!std::filesystem::is_directory(images_dir))
     throw Error("val image folder not found").key("--images").got(images_dir.string());
   ValInputs out;
   out.images.root = std::filesystem::absolute(images_dir).lexically_normal();
   const std::string text = read_file(captions_json);
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_discarded() && is_karpathy_split(j)) return karpathy_val_inputs(j, captions_json, split, std::move(out));
+  out.info.source = captions_json.filename().string();
   if (j.is_discarded() || !j.is_object() || !j.contains("images") || !j["images"].is_array())
-    throw Error("not a COCO captions file with an \"images\" list").file(captions_json.string());
+    throw Error("not a COCO captions file with an \"images\" list, nor a Karpathy split file")
+        .file(captions_json.string());
   std::vector<std::pair<std::string, int64_t>> listed;  // file_name, id
   for (const auto& im : j["images"]) {
     if (!im.is_object() || !im.contains("id") || !im["id"].is_number_integer() || !im.contains("file_name") ||

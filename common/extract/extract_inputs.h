@@ -36,15 +36,28 @@ struct CaptionInputs {
 // Reads every file (format "auto" | "coco" | "cc" | "lines"); a key seen in two files is a kd::Error naming both.
 CaptionInputs read_caption_inputs(const std::vector<std::filesystem::path>& files, const std::string& format);
 
+// Which evaluation protocol a val set follows: "coco-captions" (a COCO captions JSON such as captions_val2017.json:
+// its images and annotations) or "karpathy" (one split of a Karpathy split file, karpathy_split.h).
+struct ValSetInfo {
+  std::string protocol = "coco-captions";
+  std::string dataset;  // karpathy: the file's "dataset" ("coco", "flickr30k"); else ""
+  std::string split;    // karpathy: the split read ("test"); else ""
+  std::string source;   // file name of the captions / split file
+};
+
 struct ValInputs {
+  ValSetInfo info;
   ImageInputs images;             // the val images named by the COCO JSON's "images" list that exist
   std::vector<int64_t> image_ids; // [Ni] COCO image id of each key
   std::vector<Caption> captions;  // those whose image_id is one of image_ids
   SkippedList skipped;            // captions of unknown/missing images, images listed but absent, ...
 };
 
-// COCO val2017: `captions_json` (images + annotations) and the image folder.
-ValInputs read_val_inputs(const std::filesystem::path& images_dir, const std::filesystem::path& captions_json);
+// `captions_json` is a COCO captions file (images + annotations; the image folder holds their file_name) or a
+// Karpathy split file (then `split` is read, image keys are "filepath/filename" under the image folder and
+// image_ids are positions in the split). Images listed but absent are skipped with a reason.
+ValInputs read_val_inputs(const std::filesystem::path& images_dir, const std::filesystem::path& captions_json,
+                          const std::string& split = "test");
 
 // sha256 over the keys (and, for captions, their texts): a fingerprint of the input list for restarts.
 std::string fingerprint_keys(const std::vector<std::string>& keys);

@@ -24,6 +24,7 @@ struct ExtractOptions {
   bool recursive = false;
   std::vector<std::filesystem::path> captions;  // caption files (text: several; val: the COCO JSON)
   std::string caption_format = "auto";          // auto | coco | cc | lines
+  std::string split = "test";                   // val from a Karpathy split file: the split to read
   std::string device = "cpu";                   // cpu | cuda | cuda:N
   std::string precision = "fp32";               // teacher compute: fp32 | fp16 (CUDA) | bf16
   int64_t batch = 64;

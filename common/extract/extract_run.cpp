@@ -46,6 +46,7 @@ struct Inputs {
   ImageInputs images;              // image, val
   std::vector<Caption> captions;   // text, val
   std::vector<int64_t> image_ids;  // val
+  ValSetInfo val_set;              // val
   SkippedList skipped;             // input-level skips (not tied to a shard)
   int64_t n_units = 0;             // what is sharded: images (image), captions (text), 1 (val)
   int64_t n_inputs = 0;            // images and captions listed
@@ -71,7 +72,8 @@ Inputs gather_inputs(const ExtractOptions& o) {
       break;
     }
     case ExtractKind::kVal: {
-      ValInputs v = read_val_inputs(o.images, o.captions.at(0));
+      ValInputs v = read_val_inputs(o.images, o.captions.at(0), o.split);
+      in.val_set = v.info;
       in.images = std::move(v.images);
       in.image_ids = std::move(v.image_ids);
       in.captions = std::move(v.captions);
@@ -375,6 +377,10 @@ ExtractSummary run_extract(const ExtractOptions& o) {
                            {"teacher_id", teacher.teacher_id()},
                            {"content", content_options_json(o)},
                            {"inputs", {{"count", in.n_inputs}, {"sha256", in.fingerprint}}}};
+  // Karpathy val sets say so (read back by kd-eval, val_cache.h); COCO captions val sets keep the old record.
+  if (o.kind == ExtractKind::kVal && in.val_set.protocol != "coco-captions")
+    record["val_set"] = {{"protocol", in.val_set.protocol}, {"dataset", in.val_set.dataset},
+                         {"split", in.val_set.split}, {"source", in.val_set.source}};
   std::unique_ptr<LogitBank> bank;
   if (!o.bank.empty()) {
     if (o.kind == ExtractKind::kVal) throw Error("val caches take no logit bank").key("--bank");
