@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <system_error>
 
+#include "common/cache/cache_schema.h"
 #include "common/cache/float16.h"
+#include "common/cache/shard_reader.h"
 #include "common/cache/zstd_filter.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
@@ -34,17 +36,26 @@ ShardWriter::ShardWriter(std::filesystem::path final_path, ShardWriterOptions op
     : final_path_(std::move(final_path)), tmp_path_(temp_path_for(final_path_)), options_(options) {
   H5Quiet quiet;
   register_zstd_filter();
-  file_ = h5_file(H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  // HDF5 1.10 file structures: superblock, object headers and chunk indices carry checksums, so a corrupted
+  // metadata byte is reported by HDF5 instead of being followed (h5py reads these files).
+  H5Id fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS));
+  h5_check(fapl.get(), "cannot create file access properties", tmp_path_.string());
+  h5_check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_V110), "cannot set HDF5 format bounds",
+           tmp_path_.string());
+  // The shard is built in memory (HDF5's core driver, no backing file) and written by commit() with plain POSIX
+  // I/O: a full disk is then an ordinary write error, never an HDF5 file left open half-flushed (which crashed
+  // inside HDF5 at exit).
+  h5_check(H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0), "cannot select HDF5's core driver",
+           tmp_path_.string());
+  file_ = h5_file(H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
   h5_check(file_.get(), "cannot create shard", tmp_path_.string());
 }
 
 ShardWriter::~ShardWriter() {
   if (committed_) return;
   H5Quiet quiet;
-  file_.reset();
+  file_.reset();  // in memory: closing cannot fail on the disk
   H5Eclear2(H5E_DEFAULT);
-  std::error_code ec;
-  std::filesystem::remove(tmp_path_, ec);
 }
 
 void ShardWriter::require_open(const std::string& what) const {
@@ -203,14 +214,21 @@ void ShardWriter::write_strings(const std::string& name, const std::vector<std::
   H5Id ds = create_dataset(name, {static_cast<int64_t>(values.size())}, type.get(), 16, false);
   if (!values.empty())
     h5_check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "cannot write", file, name);
+  ds.reset();
+  set_string_attr(kAttrStringsSha256, strings_sha256(values), name);
 }
 
 void ShardWriter::commit() {
   H5Quiet quiet;
   require_open("commit");
   h5_check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "cannot flush shard", tmp_path_.string());
+  const ssize_t size = H5Fget_file_image(file_.get(), nullptr, 0);
+  h5_check(size, "cannot size the shard image", tmp_path_.string());
+  std::string image(static_cast<size_t>(size), '\0');
+  h5_check(H5Fget_file_image(file_.get(), image.data(), image.size()), "cannot copy the shard image",
+           tmp_path_.string());
   h5_check(file_.reset(), "cannot close shard", tmp_path_.string());
-  commit_atomic(tmp_path_, final_path_);
+  write_file_atomic(final_path_, image);  // "<final>.tmp", fsync, rename; the .tmp is removed when that fails
   committed_ = true;
 }
 

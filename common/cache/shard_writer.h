@@ -1,5 +1,5 @@
-// Writes one cache shard (HDF5): root/dataset attributes and whole datasets, chunked, shuffled, zstd-compressed and
-// Fletcher32-checksummed, into "<final>.tmp"; commit() renames it into place so a shard appears only complete.
+// Writes one cache shard (HDF5, built in memory): root/dataset attributes and whole datasets, chunked, shuffled,
+// zstd-compressed and Fletcher32-checksummed; commit() writes "<final>.tmp" and renames it into place.
 #pragma once
 
 #include <cstdint>
@@ -21,14 +21,15 @@ struct ShardWriterOptions {
 
 class ShardWriter {
  public:
-  // Creates "<final_path>.tmp" (truncating a stale one) and registers the zstd filter. Parent folders must exist.
+  // Starts an in-memory HDF5 file and registers the zstd filter. Parent folders must exist at commit().
   explicit ShardWriter(std::filesystem::path final_path, ShardWriterOptions options = {});
-  // Without commit(): closes and removes the .tmp.
+  // Without commit(): discards the file (nothing was written to the disk).
   ~ShardWriter();
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
 
   // Attributes on the root (dataset empty) or on an already written dataset. Strings are variable-length UTF-8.
+  // write_strings also stores the strings' digest as the dataset's sha256 attribute (cache_schema.h).
   void set_string_attr(const std::string& name, const std::string& value, const std::string& dataset = {});
   void set_int_attr(const std::string& name, int64_t value, const std::string& dataset = {});
   void set_double_attr(const std::string& name, double value, const std::string& dataset = {});
@@ -44,7 +45,8 @@ class ShardWriter {
   // [N] variable-length UTF-8 strings (bytes written as given; callers pass UTF-8).
   void write_strings(const std::string& name, const std::vector<std::string>& values);
 
-  // Closes the file, fsyncs and renames "<final>.tmp" to <final> (fsyncing the folder). The writer is then done.
+  // Writes the file to "<final>.tmp", fsyncs and renames it to <final> (fsyncing the folder); on failure (disk
+  // full) the .tmp is removed and kd::Error names it. The writer is then done.
   void commit();
 
   const std::filesystem::path& final_path() const { return final_path_; }
