@@ -42,11 +42,6 @@ ShardWriter::ShardWriter(std::filesystem::path final_path, ShardWriterOptions op
   h5_check(fapl.get(), "cannot create file access properties", tmp_path_.string());
   h5_check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_V110), "cannot set HDF5 format bounds",
            tmp_path_.string());
-  // The shard is built in memory (HDF5's core driver, no backing file) and written by commit() with plain POSIX
-  // I/O: a full disk is then an ordinary write error, never an HDF5 file left open half-flushed (which crashed
-  // inside HDF5 at exit).
-  h5_check(H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0), "cannot select HDF5's core driver",
-           tmp_path_.string());
   file_ = h5_file(H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
   h5_check(file_.get(), "cannot create shard", tmp_path_.string());
 }
@@ -54,8 +49,10 @@ ShardWriter::ShardWriter(std::filesystem::path final_path, ShardWriterOptions op
 ShardWriter::~ShardWriter() {
   if (committed_) return;
   H5Quiet quiet;
-  file_.reset();  // in memory: closing cannot fail on the disk
+  file_.reset();
   H5Eclear2(H5E_DEFAULT);
+  std::error_code ec;
+  std::filesystem::remove(tmp_path_, ec);
 }
 
 void ShardWriter::require_open(const std::string& what) const {
@@ -222,13 +219,8 @@ void ShardWriter::commit() {
   H5Quiet quiet;
   require_open("commit");
   h5_check(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), "cannot flush shard", tmp_path_.string());
-  const ssize_t size = H5Fget_file_image(file_.get(), nullptr, 0);
-  h5_check(size, "cannot size the shard image", tmp_path_.string());
-  std::string image(static_cast<size_t>(size), '\0');
-  h5_check(H5Fget_file_image(file_.get(), image.data(), image.size()), "cannot copy the shard image",
-           tmp_path_.string());
   h5_check(file_.reset(), "cannot close shard", tmp_path_.string());
-  write_file_atomic(final_path_, image);  // "<final>.tmp", fsync, rename; the .tmp is removed when that fails
+  commit_atomic(tmp_path_, final_path_);
   committed_ = true;
 }
 

@@ -1,5 +1,5 @@
-// Writes one cache shard (HDF5, built in memory): root/dataset attributes and whole datasets, chunked, shuffled,
-// zstd-compressed and Fletcher32-checksummed; commit() writes "<final>.tmp" and renames it into place.
+// Writes one cache shard (HDF5): root/dataset attributes and whole datasets, chunked, shuffled, zstd-compressed and
+// Fletcher32-checksummed, into "<final>.tmp"; commit() renames it into place so a shard appears only complete.
 #pragma once
 
 #include <cstdint>
@@ -21,9 +21,9 @@ struct ShardWriterOptions {
 
 class ShardWriter {
  public:
-  // Starts an in-memory HDF5 file and registers the zstd filter. Parent folders must exist at commit().
+  // Creates "<final_path>.tmp" (truncating a stale one) and registers the zstd filter. Parent folders must exist.
   explicit ShardWriter(std::filesystem::path final_path, ShardWriterOptions options = {});
-  // Without commit(): discards the file (nothing was written to the disk).
+  // Without commit(): closes and removes the .tmp.
   ~ShardWriter();
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
@@ -45,8 +45,7 @@ class ShardWriter {
   // [N] variable-length UTF-8 strings (bytes written as given; callers pass UTF-8).
   void write_strings(const std::string& name, const std::vector<std::string>& values);
 
-  // Writes the file to "<final>.tmp", fsyncs and renames it to <final> (fsyncing the folder); on failure (disk
-  // full) the .tmp is removed and kd::Error names it. The writer is then done.
+  // Closes the file, fsyncs and renames "<final>.tmp" to <final> (fsyncing the folder). The writer is then done.
   void commit();
 
   const std::filesystem::path& final_path() const { return final_path_; }
