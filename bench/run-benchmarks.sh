@@ -211,6 +211,7 @@ w("- Repeats: each number is the best of 3 (best timed iteration of ${ITERS} aft
 w("  forward passes and training steps; best of ${REPEATS} processes for preprocessing); where a whole command is timed")
 w("  (kd-extract) it ran once, see the notes. Random weights everywhere: speed does not depend on them.")
 w("- GPU (H200, LibTorch 2.11) numbers are in [gpu-check.md](gpu-check.md): no GPU here.")
+w("- kd-train memory against cache size (2 M rows, 1 and 2 processes): [benchmarks-scale.md](benchmarks-scale.md), written by bench/scale_bench.sh.")
 w("")
 
 def table(title, note, items):

@@ -349,8 +349,8 @@ TEST(CacheShard, SchemaValidationNamesWhatIsWrong) {
     expect_error([&] { validate_shard_schema(r); }, {p.string(), "'features'", "dataset missing", "expected"});
   }
   {
-    const fs::path p = write_image_shard(dir / "v2.h5", {}, 2);
-    expect_error([&] { ShardReader r(p); }, {p.string(), "'kd_version'", "expected 1", "got 2"});
+    const fs::path p = write_image_shard(dir / "v3.h5", {}, 3);
+    expect_error([&] { ShardReader r(p); }, {p.string(), "'kd_version'", "expected 1..2", "got 3"});
   }
   {
     const fs::path p = write_image_shard(dir / "nologits.h5", kLogitsTopkValues);
@@ -488,7 +488,8 @@ TEST(CacheIndex, RoundTripAndValidation) {
     edit(k);
     expect_error([&] { cache_index_from_json(k, "cache/index.json"); }, pieces);
   };
-  bad([](auto& k) { k["kd_version"] = 2; }, {"cache/index.json", "'kd_version'", "expected 1", "got 2"});
+  bad([](auto& k) { k["kd_version"] = 3; }, {"cache/index.json", "'kd_version'", "expected 1..2", "got 3"});
+  bad([](auto& k) { k["shards"][1]["file"] = k["shards"][0]["file"]; }, {"'shards[1].file'", "listed twice"});
   bad([](auto& k) { k["total_rows"] = 4999; }, {"'total_rows'", "expected 5000", "got 4999"});
   bad([](auto& k) { k["shards"][1]["n_rows"] = -1; }, {"'shards[1].n_rows'", "non-negative"});
   bad([](auto& k) { k["shards"][0]["file"] = "../x.h5"; }, {"'shards[0].file'", "plain name"});
@@ -581,4 +582,75 @@ TEST(CacheFormat, H5dumpReadsThroughThePlugin) {
   EXPECT_NE(out.find(want), std::string::npos) << "want " << want << " in\n" << out;
   // And fails without it.
   EXPECT_NE(run_capture("HDF5_PLUGIN_PATH=/nonexistent " + quote(h5dump) + " -d /tokens " + quote(shard), out), 0);
+}
+
+// Version 2: a string dataset carries the digest of its strings; a changed byte is caught when it is read whole.
+TEST(CacheShard, StringDigestCatchesAChangedKey) {
+  kd::test::TempDir dir("kd-cache");
+  const fs::path p = write_text_shard(dir / "text.h5");
+  {
+    ShardReader r(p);
+    EXPECT_EQ(r.string_attr(kAttrStringsSha256, kKeys),
+              kd::cache::strings_sha256({"coco:48", "coco:67", "cc:3", "cc:4", "lines:0"}));
+  }
+  std::string bytes = kd::read_file(p);
+  const size_t at = bytes.find("coco:67");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 6] = '8';  // "coco:68": another caption's id
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+  ShardReader r(p);
+  expect_error([&] { r.read_strings(kKeys); }, {p.string(), "'keys@sha256'", "checksum"});
+  EXPECT_EQ(r.read_strings(kKeys, {0, 1}).size(), 1u);  // a part cannot be checked, and is not refused
+}
+
+// Version-1 shards (no string digests) are still read; version 2 requires the digests.
+TEST(CacheShard, VersionOneShardsWithoutDigestsAreRead) {
+  kd::test::TempDir dir("kd-cache");
+  for (int64_t version : {int64_t(1), int64_t(2)}) {
+    const fs::path p = write_text_shard(dir / ("v" + std::to_string(version) + ".h5"));
+    {
+      hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+      ASSERT_GE(f, 0);
+      for (const char* ds : {kKeys, kCaptions}) ASSERT_GE(H5Adelete_by_name(f, ds, kAttrStringsSha256, H5P_DEFAULT), 0);
+      hid_t a = H5Aopen(f, kAttrVersion, H5P_DEFAULT);
+      ASSERT_GE(H5Awrite(a, H5T_NATIVE_INT64, &version), 0);
+      H5Aclose(a), H5Fclose(f);
+    }
+    ShardReader r(p);
+    if (version == 1) {
+      EXPECT_EQ(validate_shard_schema(r).version, 1);
+      EXPECT_EQ(r.read_strings(kKeys).size(), static_cast<size_t>(kNText));
+    } else {
+      expect_error([&] { validate_shard_schema(r); }, {p.string(), "'keys@sha256'", "digest"});
+    }
+  }
+}
+
+// Issue 14: one corrupted byte anywhere in a shard's metadata is a kd::Error naming the file, never a crash.
+TEST(CacheShard, CorruptedBytesAreErrorsNamingTheFileNotCrashes) {
+  kd::test::TempDir dir("kd-cache");
+  const fs::path good = write_image_shard(dir / "good.h5");
+  const std::string bytes = kd::read_file(good);
+  const fs::path p = dir / "bad.h5";
+  int refused = 0, read_ok = 0;
+  for (size_t at = 0; at < bytes.size(); at += 5) {
+    std::string b = bytes;
+    b[at] = static_cast<char>(b[at] ^ 0x5a);
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << b;
+    try {
+      ShardReader r(p);
+      validate_shard_schema(r);
+      for (const std::string& name : r.dataset_names()) {
+        if (r.stored_type(name) == StoredType::kString) r.read_strings(name);
+        else r.read_stored(name);
+      }
+      ++read_ok;  // a byte no reader looks at (padding, free space)
+    } catch (const kd::Error& e) {
+      ++refused;
+      ASSERT_NE(std::string(e.what()).find(p.string()), std::string::npos) << "byte " << at << ": " << e.what();
+    }
+  }
+  std::printf("  %zu bytes, every 5th flipped: %d refused naming the file, %d unused bytes\n", bytes.size(), refused,
+              read_ok);
+  EXPECT_GT(refused, 0);
 }

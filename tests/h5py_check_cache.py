@@ -124,6 +124,9 @@ def check_strings(path, f, name, want):
     check(got == want, f"{where}: {got} != {want}")
     raw = ds[()]  # h5py 3 gives bytes by default
     check(all(isinstance(b, bytes) for b in raw), f"{where}: default read is not bytes")
+    import hashlib  # version 2: the strings' digest, each string followed by one NUL byte
+    digest = hashlib.sha256(b"".join(b + b"\0" for b in raw)).hexdigest()
+    check(ds.attrs.get("sha256") == digest, f"{where}: sha256 attribute {ds.attrs.get('sha256')!r} != {digest}")
 
 
 def check_root(path, f, kind, views):
@@ -131,7 +134,7 @@ def check_root(path, f, kind, views):
     where = f"{path}:/"
     check(a.get("kd_format") == "kd-cache", f"{where}: kd_format {a.get('kd_format')!r}")
     check(isinstance(a.get("kd_format"), str), f"{where}: kd_format is not read as str")
-    check(a.get("kd_version") == 1 and a["kd_version"].dtype == np.int64, f"{where}: kd_version {a.get('kd_version')!r}")
+    check(a.get("kd_version") == 2 and a["kd_version"].dtype == np.int64, f"{where}: kd_version {a.get('kd_version')!r}")
     check(a.get("kind") == kind, f"{where}: kind {a.get('kind')!r} != {kind}")
     tid = a.get("teacher_id", "")
     check(isinstance(tid, str) and len(tid) == 64 and all(c in "0123456789abcdef" for c in tid),
@@ -148,7 +151,7 @@ def check_root(path, f, kind, views):
 def check_index(folder, kind, shard_rows, shard_text_rows, teacher_id):
     ix = json.load(open(os.path.join(folder, "index.json")))
     where = f"{folder}/index.json"
-    check(ix["kd_format"] == "kd-cache" and ix["kd_version"] == 1, f"{where}: format {ix['kd_format']} {ix['kd_version']}")
+    check(ix["kd_format"] == "kd-cache" and ix["kd_version"] == 2, f"{where}: format {ix['kd_format']} {ix['kd_version']}")
     check(ix["kind"] == kind and ix["teacher_id"] == teacher_id and ix["embed_dim"] == D, f"{where}: header {ix}")
     check([s["file"] for s in ix["shards"]] == ["shard-00000.h5"], f"{where}: shards {ix['shards']}")
     check(ix["shards"][0]["n_rows"] == shard_rows and ix["total_rows"] == shard_rows, f"{where}: rows")
@@ -221,7 +224,7 @@ def write_text_shard(path):
     n = N_TEXT
     with h5py.File(path, "w") as f:
         f.attrs["kd_format"] = "kd-cache"
-        f.attrs["kd_version"] = np.int64(1)
+        f.attrs["kd_version"] = np.int64(1)  # version 1: no string digests; kd still reads version 1
         f.attrs["kind"] = "text"
         f.attrs["teacher_id"] = "0" * 64
         f.attrs["embed_dim"] = np.int64(D)

@@ -19,7 +19,7 @@ def check(cond, msg):
 def check_common(f, kind, index, name):
     a = f.attrs
     check(a["kd_format"] == "kd-cache", f"{name}: kd_format")
-    check(int(a["kd_version"]) == 1, f"{name}: kd_version")
+    check(int(a["kd_version"]) == 2, f"{name}: kd_version")
     check(a["kind"] == kind, f"{name}: kind {a['kind']}")
     check(a["teacher_id"] == index["teacher_id"] and len(a["teacher_id"]) == 64, f"{name}: teacher_id")
     check(int(a["embed_dim"]) == index["embed_dim"], f"{name}: embed_dim")

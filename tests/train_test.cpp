@@ -286,7 +286,7 @@ TEST_F(Train, StudentViewsUseTheCachesResizeMode) {
   const size_t per = 3 * R * R;
   for (const auto& [cache, mode] : {std::pair{fast_cache, kd::ResizeMode::kFast},
                                     std::pair{data_ / "cache" / "image", kd::ResizeMode::kExact}}) {
-    const kd::StudentDataset data(cache, /*image=*/true, R, 77);
+    kd::StudentDataset data(cache, /*image=*/true, R, 77);
     EXPECT_EQ(data.resize(), mode) << cache;
     const kd::cache::CacheIndex index = kd::cache::read_cache_index(kd::cache::index_path_for(cache));
     const kd::cache::ShardReader shard(cache / index.shards.front().file);

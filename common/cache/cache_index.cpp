@@ -56,6 +56,7 @@ json cache_index_to_json(const CacheIndex& index) {
   for (const ShardInfo& s : index.shards) {
     json e = {{"file", s.file}, {"n_rows", s.n_rows}, {"n_text_rows", s.n_text_rows}};
     if (!s.sha256.empty()) e["sha256"] = s.sha256;
+    if (!s.keys_sha256.empty()) e["keys_sha256"] = s.keys_sha256;
     shards.push_back(std::move(e));
   }
   return json{{"kd_format", index.format},     {"kd_version", index.version},   {"kind", index.kind},
@@ -72,10 +73,10 @@ CacheIndex cache_index_from_json(const json& j, const std::string& origin) {
     throw Error("not a kd cache index").file(origin).key("kd_format")
         .expected(std::string("\"") + kFormatName + "\"").got("\"" + ix.format + "\"");
   const json ver = require(j, "kd_version", "", origin);  // copies: GCC 13 flags references via temporaries
-  if (!ver.is_number_integer() || ver.get<int64_t>() != kFormatVersion)
+  if (!ver.is_number_integer() || !is_readable_version(ver.get<int64_t>()))
     throw Error("unsupported kd cache format version").file(origin).key("kd_version")
-        .expected(std::to_string(kFormatVersion)).got(ver.dump());
-  ix.version = kFormatVersion;
+        .expected(std::to_string(kOldestReadableVersion) + ".." + std::to_string(kFormatVersion)).got(ver.dump());
+  ix.version = ver.get<int64_t>();
   ix.kind = require_string(j, "kind", "", origin);
   if (!is_known_kind(ix.kind))
     throw Error("unknown cache kind").file(origin).key("kind").expected("image, text or val").got(ix.kind);
@@ -105,6 +106,19 @@ CacheIndex cache_index_from_json(const json& j, const std::string& origin) {
       s.sha256 = require_string(e, "sha256", path, origin);
       if (!s.sha256.empty() && !is_hex64(s.sha256))
         throw Error("sha256 is not 64 lowercase hex digits").file(origin).key(path + "sha256").got(s.sha256);
+    }
+    if (e.contains("keys_sha256")) {
+      s.keys_sha256 = require_string(e, "keys_sha256", path, origin);
+      if (!s.keys_sha256.empty() && !is_hex64(s.keys_sha256))
+        throw Error("keys_sha256 is not 64 lowercase hex digits").file(origin).key(path + "keys_sha256")
+            .got(s.keys_sha256);
+    }
+    for (const ShardInfo& other : ix.shards) {
+      if (other.file == s.file)
+        throw Error("shard listed twice").file(origin).key(path + "file").got("\"" + s.file + "\"");
+      if (!s.keys_sha256.empty() && other.keys_sha256 == s.keys_sha256)
+        throw Error("two shards hold the same keys (a duplicated shard)").file(origin).key(path + "keys_sha256")
+            .expected("keys unique across the cache").got(s.file + " repeats " + other.file);
     }
     rows += s.n_rows;
     text_rows += s.n_text_rows;
@@ -136,6 +150,7 @@ void write_cache_index(const std::filesystem::path& index_file, CacheIndex index
     index.total_rows += s.n_rows;
     index.total_text_rows += s.n_text_rows;
   }
+  index.version = kFormatVersion;
   // Validate what we are about to publish, so a bad index never lands.
   const json j = cache_index_to_json(index);
   cache_index_from_json(j, index_file.string());

@@ -1,10 +1,11 @@
 // DIR/index.json of a kd cache: which shards exist, their row counts, the teacher and the options they were made
 // with. Written last and atomically, so a cache with an index is complete.
 //
-// {"kd_format": "kd-cache", "kd_version": 1, "kind": "image", "teacher_id": "<sha256>", "embed_dim": 512,
-//  "options": {...}, "shards": [{"file": "shard-00000.h5", "n_rows": 4096, "n_text_rows": 0, "sha256": "..."}],
-//  "total_rows": 4096, "total_text_rows": 0}
-// n_text_rows is the caption count of val shards (0 otherwise); sha256 is optional (absent or "").
+// {"kd_format": "kd-cache", "kd_version": 2, "kind": "image", "teacher_id": "<sha256>", "embed_dim": 512,
+//  "options": {...}, "shards": [{"file": "shard-00000.h5", "n_rows": 4096, "n_text_rows": 0, "sha256": "...",
+//  "keys_sha256": "..."}], "total_rows": 4096, "total_text_rows": 0}
+// n_text_rows is the caption count of val shards (0 otherwise); sha256 (of the file) and keys_sha256 (the keys
+// dataset's digest, cache_schema.h) are optional (absent or ""); kd-extract writes both. Versions 1 and 2 are read.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,11 +22,12 @@ struct ShardInfo {
   int64_t n_rows = 0;        // image/text rows; val: image rows
   int64_t n_text_rows = 0;   // val: caption rows; 0 otherwise
   std::string sha256;        // of the shard file, lowercase hex; empty = not recorded
+  std::string keys_sha256;   // strings digest of the keys (val: image_keys) dataset; empty = not recorded
 };
 
 struct CacheIndex {
   std::string format = "kd-cache";
-  int64_t version = 1;
+  int64_t version = 2;       // what was read (1 or 2); written as kFormatVersion
   std::string kind;          // image | text | val
   std::string teacher_id;    // clip_weights_id of the teacher (clip/weights_id.h)
   int64_t embed_dim = 0;

@@ -36,8 +36,13 @@ class Checker {
                                                                                                      : "string";
       throw Error("dataset has the wrong type").file(file_).key(name).expected(want).got(stored_type_name(st));
     }
+    if (type == 's' && version_ >= 2 && !r_.has_attr(kAttrStringsSha256, name))
+      throw Error("string dataset without its digest").file(file_).key(name + "@" + kAttrStringsSha256)
+          .expected("sha256 hex of the strings (kd_version 2)").got("absent");
     return got;
   }
+
+  void set_version(int64_t v) { version_ = v; }
 
   int64_t positive_int_attr(const std::string& name) {
     if (!r_.has_attr(name)) throw Error("root attribute missing").file(file_).key(name);
@@ -58,16 +63,21 @@ class Checker {
  private:
   ShardReader& r_;
   std::string file_;
+  int64_t version_ = kFormatVersion;
 };
 
 }  // namespace
 
 bool is_known_kind(const std::string& kind) { return kind == kKindImage || kind == kKindText || kind == kKindVal; }
 
+bool is_readable_version(int64_t version) { return version >= kOldestReadableVersion && version <= kFormatVersion; }
+
 ShardCounts validate_shard_schema(ShardReader& r) {
   Checker c(r);
   const std::string& file = c.file();
   ShardCounts counts;
+  counts.version = r.int_attr(kAttrVersion);  // the reader checked it is readable
+  c.set_version(counts.version);
   counts.kind = c.string_attr(kAttrKind);
   if (!is_known_kind(counts.kind))
     throw Error("unknown shard kind").file(file).key(kAttrKind).expected("image, text or val")

@@ -1,8 +1,8 @@
-// The kd teacher-cache format, version 1: every attribute and dataset name, in one table shared by the writer, the
+// The kd teacher-cache format, version 2 (version 1 is still read): every attribute and dataset name, in one table shared by the writer, the
 // reader and the validator. docs/cache-format.md documents it for other readers (h5py).
 //
 // A cache is DIR/index.json + DIR/shard-NNNNN.h5. Each shard's root attributes:
-//   kd_format "kd-cache", kd_version 1, kind image|text|val, teacher_id (clip_weights_id: sha256 of the tensors),
+//   kd_format "kd-cache", kd_version 2, kind image|text|val, teacher_id (clip_weights_id: sha256 of the tensors),
 //   embed_dim D, logit_scale (the multiplier exp(stored)), preprocess (JSON), views V.
 // Datasets (N rows; D = embed_dim; W = the tower's width; fp = float16 or float32, chosen per file):
 //   image: keys [N] str, embeds [N,V,D] fp, features [N,V,W] fp, view_params [N,V,5] float32
@@ -12,6 +12,10 @@
 //          text_features [Nt,Wt] fp, text_image [Nt] int32 (row in image_* of the caption's image)
 //   optional (image, text): logits_topk_values [N,(V,)K] fp, logits_topk_index [N,(V,)K] int32, with the bank's
 //          identity as attributes of logits_topk_values: bank_id (str), bank_kind (str), bank_size (int64).
+// Version 2 adds: a sha256 attribute on every string dataset (SHA-256 of its strings, each followed by one NUL byte:
+// HDF5's Fletcher32 cannot cover variable-length data), HDF5 1.10 object headers and chunk indices (which carry
+// their own checksums); index.json records each shard's file sha256 and keys_sha256. Version-1 shards are read,
+// without the string digests.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +26,9 @@ namespace kd::cache {
 class ShardReader;
 
 inline constexpr const char* kFormatName = "kd-cache";
-inline constexpr int64_t kFormatVersion = 1;
+inline constexpr int64_t kFormatVersion = 2;         // what kd writes
+inline constexpr int64_t kOldestReadableVersion = 1;  // what kd still reads: 1 (no string digests) .. kFormatVersion
+bool is_readable_version(int64_t version);
 
 // Kinds.
 inline constexpr const char* kKindImage = "image";
@@ -39,6 +45,8 @@ inline constexpr const char* kAttrEmbedDim = "embed_dim";        // int64, D
 inline constexpr const char* kAttrLogitScale = "logit_scale";    // float64, the multiplier (exp of the stored log)
 inline constexpr const char* kAttrPreprocess = "preprocess";     // str, JSON {resolution, mean, std, resize, ...}
 inline constexpr const char* kAttrViews = "views";               // int64, V (1 for text and val)
+// On every string dataset (version 2): str, sha256 hex of the strings, each followed by one NUL byte.
+inline constexpr const char* kAttrStringsSha256 = "sha256";
 
 // Datasets: image and text shards.
 inline constexpr const char* kKeys = "keys";                     // [N] str
@@ -73,6 +81,7 @@ inline constexpr int64_t kViewParamsWidth = 5;     // x, y, w, h, flip
 
 // Row counts of one shard, as validate_shard_schema found them.
 struct ShardCounts {
+  int64_t version = kFormatVersion;
   std::string kind;
   int64_t n_rows = 0;       // image/text: N; val: Ni (images)
   int64_t n_text_rows = 0;  // val: Nt (captions); 0 otherwise
@@ -82,8 +91,9 @@ struct ShardCounts {
 };
 
 // Checks that the shard holds every dataset of its kind with the documented ranks and consistent shapes (row counts
-// agree, V == views, D == embed_dim, tokens are 77 wide, view_params 5 wide, text_image within [0, Ni)), and the root
-// attributes are present and sane. Throws kd::Error naming the file, the dataset or attribute, expected and got.
+// agree, V == views, D == embed_dim, tokens are 77 wide, view_params 5 wide, text_image within [0, Ni)), that the
+// root attributes are present and sane, and (version 2) that every string dataset carries its sha256 attribute.
+// Reads metadata only (and text_image). Throws kd::Error naming the file, the dataset or attribute, expected, got.
 ShardCounts validate_shard_schema(ShardReader& reader);
 
 }  // namespace kd::cache

@@ -7,6 +7,7 @@
 #include "common/cache/float16.h"
 #include "common/cache/zstd_filter.h"
 #include "common/util/error.h"
+#include "common/util/sha256.h"
 #include "common/util/shape_string.h"
 
 namespace kd::cache {
@@ -84,6 +85,18 @@ void check_rank(const std::vector<int64_t>& shape, int expected_rank, const std:
 
 }  // namespace
 
+std::string strings_sha256(const std::vector<std::string>& values) {
+  std::string bytes;
+  size_t n = 0;
+  for (const auto& v : values) n += v.size() + 1;
+  bytes.reserve(n);
+  for (const auto& v : values) {
+    bytes += v;
+    bytes.push_back('\0');
+  }
+  return sha256_hex(bytes);
+}
+
 std::string stored_type_name(StoredType t) {
   switch (t) {
     case StoredType::kFloat16: return "float16";
@@ -119,9 +132,10 @@ ShardReader::ShardReader(std::filesystem::path path) : path_(std::move(path)) {
     throw Error("kd cache shard without a version").file(file).key(kAttrVersion)
         .expected(std::to_string(kFormatVersion)).got("no attribute");
   const int64_t version = int_attr(kAttrVersion);
-  if (version != kFormatVersion)
+  if (!is_readable_version(version))
     throw Error("unsupported kd cache format version").file(file).key(kAttrVersion)
-        .expected(std::to_string(kFormatVersion)).got(std::to_string(version))
+        .expected(std::to_string(kOldestReadableVersion) + ".." + std::to_string(kFormatVersion))
+        .got(std::to_string(version))
         .hint("re-extract the cache with this kd, or use the kd that wrote it");
 }
 
@@ -339,6 +353,40 @@ std::vector<std::string> ShardReader::read_strings(const std::string& name, RowR
 #else
   H5Dvlen_reclaim(mem.get(), sel.mem_space.get(), H5P_DEFAULT, ptrs.data());
 #endif
+  // A whole dataset is checked against its digest (version 2; HDF5 cannot checksum variable-length data).
+  if (sel.shape[0] == shape(name)[0] && has_attr(kAttrStringsSha256, name)) {
+    const std::string want = string_attr(kAttrStringsSha256, name), got = strings_sha256(out);
+    if (got != want)
+      throw Error("strings do not match their checksum (the shard is corrupt)").file(file)
+          .key(name + "@" + kAttrStringsSha256).expected(want).got(got)
+          .hint("re-extract this shard (rerun kd-extract on the cache folder)");
+  }
+  return out;
+}
+
+StoredArray ShardReader::read_stored(const std::string& name, RowRange rows, int expected_rank) const {
+  H5Quiet quiet;
+  const std::string file = path_.string();
+  H5Id ds = open_dataset(name);
+  H5Id type = h5_datatype(H5Dget_type(ds.get()));
+  h5_check(type.get(), "cannot get datatype", file, name);
+  const StoredType st = classify(type.get());
+  if (st != StoredType::kFloat16 && st != StoredType::kFloat32 && st != StoredType::kInt32)
+    throw Error("dataset has the wrong type").file(file).key(name).expected("float16, float32 or int32")
+        .got(stored_type_name(st));
+  Selection sel = select_rows(ds.get(), rows, file, name);
+  StoredArray out;
+  out.type = st;
+  out.shape = sel.shape;
+  check_rank(out.shape, expected_rank, file, name);
+  const size_t element = st == StoredType::kFloat16 ? 2 : 4;
+  out.bytes.resize(sel.count * element);
+  if (sel.count == 0) return out;
+  H5Id mem = st == StoredType::kFloat16 ? h5_float16_type()
+                                         : h5_datatype(H5Tcopy(st == StoredType::kFloat32 ? H5T_NATIVE_FLOAT
+                                                                                           : H5T_NATIVE_INT32));
+  h5_check(H5Dread(ds.get(), mem.get(), sel.mem_space.get(), sel.file_space.get(), H5P_DEFAULT, out.bytes.data()),
+           "cannot read", file, name);
   return out;
 }
 

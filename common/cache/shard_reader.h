@@ -31,10 +31,20 @@ struct RowRange {
 enum class StoredType { kFloat16, kFloat32, kOtherFloat, kInt32, kOtherInteger, kString, kOther };
 std::string stored_type_name(StoredType t);
 
+// Rows as stored, not converted: float16 (2 bytes per value, IEEE binary16), float32 or int32 (4 bytes).
+struct StoredArray {
+  StoredType type = StoredType::kFloat32;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;  // product(shape) values, native byte order
+};
+
+// The version-2 digest of a string dataset: SHA-256 hex of the strings, each followed by one NUL byte.
+std::string strings_sha256(const std::vector<std::string>& values);
+
 class ShardReader {
  public:
   // Opens read-only; registers the zstd filter; throws kd::Error (file, expected, got) unless the root attributes
-  // say kd_format == "kd-cache" and kd_version == 1.
+  // say kd_format == "kd-cache" and kd_version is readable (1 or 2).
   explicit ShardReader(std::filesystem::path path);
   ShardReader(const ShardReader&) = delete;
   ShardReader& operator=(const ShardReader&) = delete;
@@ -58,7 +68,10 @@ class ShardReader {
   // A dataset of another kind, a wrong rank (expected_rank >= 0) or a range outside [0, rows] -> kd::Error.
   ArrayF32 read_floats(const std::string& name, RowRange rows = {}, int expected_rank = -1) const;
   ArrayI32 read_int32(const std::string& name, RowRange rows = {}, int expected_rank = -1) const;
+  // Reading a whole string dataset that carries a sha256 attribute (version 2) checks the strings against it.
   std::vector<std::string> read_strings(const std::string& name, RowRange rows = {}) const;
+  // Rows of a float16 / float32 / int32 dataset as stored (float16 stays float16).
+  StoredArray read_stored(const std::string& name, RowRange rows = {}, int expected_rank = -1) const;
 
  private:
   H5Id open_dataset(const std::string& name) const;

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <system_error>
 
+#include "common/cache/cache_schema.h"
 #include "common/cache/float16.h"
+#include "common/cache/shard_reader.h"
 #include "common/cache/zstd_filter.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
@@ -34,7 +36,13 @@ ShardWriter::ShardWriter(std::filesystem::path final_path, ShardWriterOptions op
     : final_path_(std::move(final_path)), tmp_path_(temp_path_for(final_path_)), options_(options) {
   H5Quiet quiet;
   register_zstd_filter();
-  file_ = h5_file(H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  // HDF5 1.10 file structures: superblock, object headers and chunk indices carry checksums, so a corrupted
+  // metadata byte is reported by HDF5 instead of being followed (h5py reads these files).
+  H5Id fapl = h5_plist(H5Pcreate(H5P_FILE_ACCESS));
+  h5_check(fapl.get(), "cannot create file access properties", tmp_path_.string());
+  h5_check(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V110, H5F_LIBVER_V110), "cannot set HDF5 format bounds",
+           tmp_path_.string());
+  file_ = h5_file(H5Fcreate(tmp_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
   h5_check(file_.get(), "cannot create shard", tmp_path_.string());
 }
 
@@ -203,6 +211,8 @@ void ShardWriter::write_strings(const std::string& name, const std::vector<std::
   H5Id ds = create_dataset(name, {static_cast<int64_t>(values.size())}, type.get(), 16, false);
   if (!values.empty())
     h5_check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "cannot write", file, name);
+  ds.reset();
+  set_string_attr(kAttrStringsSha256, strings_sha256(values), name);
 }
 
 void ShardWriter::commit() {

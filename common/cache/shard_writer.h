@@ -29,6 +29,7 @@ class ShardWriter {
   ShardWriter& operator=(const ShardWriter&) = delete;
 
   // Attributes on the root (dataset empty) or on an already written dataset. Strings are variable-length UTF-8.
+  // write_strings also stores the strings' digest as the dataset's sha256 attribute (cache_schema.h).
   void set_string_attr(const std::string& name, const std::string& value, const std::string& dataset = {});
   void set_int_attr(const std::string& name, int64_t value, const std::string& dataset = {});
   void set_double_attr(const std::string& name, double value, const std::string& dataset = {});

@@ -8,6 +8,7 @@
 #include <tbb/global_control.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <future>
@@ -172,7 +173,7 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
   scaler_options.enabled = amp_dtype(o, device) == at::kHalf;
   LossScaler scaler(scaler_options);
 
-  const int64_t steps_per_epoch = batches_per_epoch(data.size(), o.batch_size);
+  const int64_t steps_per_epoch = data.batches_per_epoch(o.batch_size);
   int64_t total_steps = o.max_epochs * steps_per_epoch;
   if (o.max_steps > 0) total_steps = std::min(total_steps, o.max_steps);
   const LrScheduleConfig schedule = lr_config(o, total_steps);
@@ -225,14 +226,13 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
   };
 
   Progress progress(tool, total_steps - state.step, "steps", o.quiet || !main);
-  double epoch_loss_sum = 0;
+  double epoch_loss_sum = 0, data_wait_s = 0;  // data_wait_s: time steps waited for their batch (seconds)
   int64_t epoch_loss_n = 0;
   bool stop = state.step >= total_steps;
   for (int64_t epoch = state.epoch; epoch < o.max_epochs && !stop; ++epoch) {
-    const std::vector<int64_t> order = epoch_order(data.size(), o.seed, epoch);
     const int64_t first_batch = epoch == state.epoch ? state.batch_in_epoch : 0;
     auto load = [&](int64_t b) {
-      return data.load(rank_slice(order, b, o.batch_size, dist.rank(), dist.world_size()), epoch, o.seed);
+      return data.load_batch(epoch, b, o.batch_size, o.seed, dist.rank(), dist.world_size());
     };
     std::future<TrainingBatch> next = std::async(std::launch::async, load, first_batch);
     epoch_loss_sum = 0;
@@ -240,6 +240,8 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
     for (int64_t b = first_batch; b < steps_per_epoch && !stop; ++b) {
       const auto t0 = std::chrono::steady_clock::now();
       TrainingBatch batch = next.get();
+      const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      data_wait_s += waited;
       if (b + 1 < steps_per_epoch) next = std::async(std::launch::async, load, b + 1);
       const double lr = learning_rate(schedule, state.step, steps_per_epoch);
       for (auto& group : optimizer.param_groups())
@@ -273,6 +275,11 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
       std::vector<at::Tensor> values = {loss.total.detach().to(at::kCPU, at::kDouble).reshape({1})};
       for (auto& [name, term] : loss.terms) values.push_back(term.detach().to(at::kCPU, at::kDouble).reshape({1}));
       at::Tensor mean = dist.allreduce_mean(at::cat(values).to(device)).to(at::kCPU);
+      // fp32 / bf16 have no loss scaler to skip a step: a non-finite loss stops the run before anything is saved.
+      if (!scaler.enabled() && !std::isfinite(mean[0].item<double>()))
+        throw Error("the training loss is not finite").key("step " + std::to_string(state.step + 1))
+            .expected("a finite loss").got(std::to_string(mean[0].item<double>()))
+            .hint("check the cache's teacher embeddings and lower --lr; nothing of this step was saved");
       ++state.step;
       state.batch_in_epoch = b + 1;
       state.epoch = epoch;
@@ -282,7 +289,8 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
       ++epoch_loss_n;
       if (main) {
         nlohmann::json line = {{"step", state.step}, {"epoch", epoch}, {"loss", mean[0].item<double>()},
-                               {"lr", lr}, {"samples_per_s", std::min(o.batch_size, data.size()) / seconds}};
+                               {"lr", lr}, {"samples_per_s", std::min(o.batch_size, data.size()) / seconds},
+                               {"data_wait_s", waited}};
         for (size_t i = 0; i < loss.terms.size(); ++i) line["loss_" + loss.terms[i].first] = mean[i + 1].item<double>();
         if (scaler.enabled()) line["loss_scale"] = scaler.scale();
         if (!finite) line["skipped_step"] = true;
@@ -309,6 +317,11 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
     if (epoch_loss_n > 0) result.last_loss = epoch_loss_sum / epoch_loss_n;
   }
   progress.finish();
+  result.data_wait_s = data_wait_s;
+  if (main && !o.quiet && result.steps > 0)
+    std::fprintf(stderr, "%s: steps waited %.2f s for data in all (%.1f ms per step; rows held in memory: %.1f MB)\n",
+                 tool.c_str(), data_wait_s, 1e3 * data_wait_s / std::max<int64_t>(1, result.steps),
+                 data.resident_bytes() / 1e6);
   if (main) {
     save_clip_openai_safetensors(student, run / "student.safetensors",
                                  {{"kd_teacher_id", data.teacher_id()}, {"kd_train_steps", std::to_string(state.step)}});

@@ -18,6 +18,7 @@ struct TrainResult {
   int64_t steps = 0;
   double first_loss = 0, last_loss = 0;  // mean total loss of the first and the last epoch
   std::vector<ValMetrics> val;           // one per validation, in order
+  double data_wait_s = 0;                // seconds the steps waited for their batch (the loader's lag)
 };
 
 // Runs or continues (RUN/checkpoints/last.ckpt present and options.resume set) the run RUN = save_dir/model_name

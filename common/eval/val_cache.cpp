@@ -1,18 +1,22 @@
 // Loading a val cache (index.json + its one shard) into tensors for kd-eval.
 #include "common/eval/val_cache.h"
 
+#include <set>
+
+#include "common/cache/cache_check.h"
 #include "common/cache/cache_index.h"
 #include "common/cache/cache_schema.h"
 #include "common/cache/resize_mode_attr.h"
 #include "common/cache/shard_reader.h"
 #include "common/util/error.h"
+#include "common/util/sha256.h"
 
 namespace kd {
 
 ValCache read_val_cache(const std::filesystem::path& dir) {
   namespace c = kd::cache;
-  const c::CacheIndex index = c::read_cache_index(c::index_path_for(dir));
   const std::string index_file = c::index_path_for(dir).string();
+  const c::CacheIndex index = c::read_cache_index(c::index_path_for(dir));
   if (index.kind != c::kKindVal)
     throw Error("not a val cache").file(index_file).key("kind").expected("val").got(index.kind)
         .hint("make one with: kd-extract val --teacher T --images DIR --captions JSON --out DIR");
@@ -22,14 +26,18 @@ ValCache read_val_cache(const std::filesystem::path& dir) {
   ValCache v;
   v.dir = dir;
   v.shard = dir / index.shards[0].file;
+  // The val shard is small and read whole: its file digest is checked too (when index.json records it).
+  const c::ShardInfo& info = index.shards[0];
+  if (!info.sha256.empty() && std::filesystem::is_regular_file(v.shard)) {
+    const std::string got = sha256_file_hex(v.shard);
+    if (got != info.sha256)
+      throw Error("val shard does not match its checksum in index.json (changed or corrupt)").file(v.shard.string())
+          .key("shards[0].sha256").expected(info.sha256).got(got).hint("re-extract the val cache");
+  }
   c::ShardReader reader(v.shard);
-  const c::ShardCounts counts = c::validate_shard_schema(reader);
-  if (counts.kind != c::kKindVal)
-    throw Error("shard is not a val shard").file(v.shard.string()).key("kind").expected("val").got(counts.kind);
+  const c::CheckedShard checked = c::check_shard_against_index(reader, index, info);
+  const c::ShardCounts counts = checked.counts;
   v.teacher_id = reader.string_attr(c::kAttrTeacherId);
-  if (v.teacher_id != index.teacher_id)
-    throw Error("shard and index.json name different teachers").file(v.shard.string()).key("teacher_id")
-        .expected(index.teacher_id).got(v.teacher_id);
   v.image_root = reader.string_attr("image_root");
   v.resize = c::read_resize_mode(reader);
   if (index.options.is_object() && index.options.contains("val_set")) {
@@ -63,6 +71,14 @@ ValCache read_val_cache(const std::filesystem::path& dir) {
   v.text_embeds = to_tensor(reader.read_floats(c::kTextEmbeds, {}, 2));
   v.tokens = to_int(reader.read_int32(c::kTokens, {}, 2));
   v.text_image = to_int(reader.read_int32(c::kTextImage, {}, 1)).to(torch::kLong);
+  std::vector<std::string> text_keys = reader.read_strings(c::kTextKeys);
+  for (const std::vector<std::string>* keys : {&v.image_keys, &text_keys}) {
+    std::set<std::string> seen;
+    for (const auto& k : *keys)
+      if (!seen.insert(k).second)
+        throw Error("key listed twice in the val cache").file(v.shard.string())
+            .key(keys == &text_keys ? c::kTextKeys : c::kImageKeys).expected("unique keys").got("\"" + k + "\"");
+  }
   if (v.image_keys.empty() || v.captions.empty())
     throw Error("val cache is empty").file(v.shard.string()).got(std::to_string(v.image_keys.size()) + " images, " +
                                                                  std::to_string(v.captions.size()) + " captions");

@@ -184,23 +184,28 @@ ExportResult export_students(const ExportOptions& o) {
   // HF: build the folder beside its final name, check it, then rename it into place (a folder that exists is complete).
   const fs::path tmp = o.out.string() + ".tmp";
   fs::remove_all(tmp, ec);
-  fs::create_directories(tmp);
-  save_clip_hf(model, tmp);
   std::vector<std::string> names{"config.json", "model.safetensors"};
-  if (model.config.has_vision) {
-    write_file_atomic(tmp / "preprocessor_config.json", hf_preprocessor_config(model.config).dump(2) + "\n");
-    names.push_back("preprocessor_config.json");
+  try {
+    fs::create_directories(tmp);
+    save_clip_hf(model, tmp);
+    if (model.config.has_vision) {
+      write_file_atomic(tmp / "preprocessor_config.json", hf_preprocessor_config(model.config).dump(2) + "\n");
+      names.push_back("preprocessor_config.json");
+    }
+    if (model.config.has_text) {
+      const BpeTokenizer tokenizer = BpeTokenizer::load(tokenizer_source(o));
+      if (static_cast<int64_t>(tokenizer.vocab().size()) != model.config.text.vocab_size)
+        throw Error("tokenizer vocabulary does not match the text tower").file(tokenizer_source(o).string())
+            .expected(std::to_string(model.config.text.vocab_size)).got(std::to_string(tokenizer.vocab().size()));
+      for (const fs::path& f : write_hf_tokenizer_files(tokenizer, tmp, model.config.text.context_length))
+        names.push_back(f.filename().string());
+    }
+    check_reload(model, tmp);
+    fs::rename(tmp, o.out);
+  } catch (...) {  // e.g. disk full: no half-written OUT.tmp/ is left behind
+    fs::remove_all(tmp, ec);
+    throw;
   }
-  if (model.config.has_text) {
-    const BpeTokenizer tokenizer = BpeTokenizer::load(tokenizer_source(o));
-    if (static_cast<int64_t>(tokenizer.vocab().size()) != model.config.text.vocab_size)
-      throw Error("tokenizer vocabulary does not match the text tower").file(tokenizer_source(o).string())
-          .expected(std::to_string(model.config.text.vocab_size)).got(std::to_string(tokenizer.vocab().size()));
-    for (const fs::path& f : write_hf_tokenizer_files(tokenizer, tmp, model.config.text.context_length))
-      names.push_back(f.filename().string());
-  }
-  check_reload(model, tmp);
-  fs::rename(tmp, o.out);
   for (const std::string& n : names) result.files.push_back(o.out / n);
   return result;
 }

@@ -21,6 +21,7 @@
 #include "common/extract/extract_inputs.h"
 #include "common/extract/image_rows.h"
 #include "common/extract/logit_bank.h"
+#include "common/extract/shard_reuse.h"
 #include "common/extract/skipped_tsv.h"
 #include "common/extract/teacher_encoder.h"
 #include "common/extract/text_rows.h"
@@ -29,6 +30,7 @@
 #include "common/util/error.h"
 #include "common/util/library_warnings.h"
 #include "common/util/progress.h"
+#include "common/util/sha256.h"
 
 namespace kd {
 namespace {
@@ -179,6 +181,8 @@ class ShardMaker {
       ImageRows r = encode_image_range(in_.images, begin, end, teacher_, image_row_options(o_.views), progress);
       rows = r.rows();
       const int64_t V = o_.views, D = teacher_.config().embed_dim, W = teacher_.config().vision.width;
+      refuse_non_finite(r.embeds, V * D, r.keys, in_.images.root.string(), cache::kEmbeds);
+      refuse_non_finite(r.features, V * W, r.keys, in_.images.root.string(), cache::kFeatures);
       w.write_strings(cache::kKeys, r.keys);
       w.write_floats(cache::kEmbeds, {rows, V, D}, r.embeds, storage_);
       w.write_floats(cache::kFeatures, {rows, V, W}, r.features, storage_);
@@ -188,6 +192,8 @@ class ShardMaker {
     } else if (o_.kind == ExtractKind::kText) {
       TextRows r = encode_caption_range(in_.captions, begin, end, tokenizer_.value(), teacher_, o_.batch, progress);
       rows = r.rows();
+      refuse_non_finite(r.embeds, teacher_.config().embed_dim, r.keys, "", cache::kEmbeds);
+      refuse_non_finite(r.features, teacher_.config().text.width, r.keys, "", cache::kFeatures);
       write_text_rows(w, r, cache::kKeys, cache::kEmbeds, cache::kFeatures);
       write_logits(w, r.embeds, rows, 1, "image");
     } else {
@@ -202,6 +208,28 @@ class ShardMaker {
     w.write_strings(cache::kSkippedReasons, reasons);
     w.commit();
     return rows;
+  }
+
+  // What shard `index` holds when this run writes it (shard_reuse.h).
+  ShardExpectation expectation(int64_t index) const {
+    ShardExpectation e;
+    e.kind = to_string(o_.kind);
+    e.teacher_id = teacher_.teacher_id();
+    e.embed_dim = teacher_.config().embed_dim;
+    e.views = o_.kind == ExtractKind::kImage ? o_.views : 1;
+    e.extract_options = record_.dump();
+    const int64_t begin = o_.kind == ExtractKind::kVal ? 0 : index * o_.shard_size;
+    if (o_.kind == ExtractKind::kText) {
+      const int64_t end = std::min(in_.n_units, begin + o_.shard_size);
+      for (int64_t i = begin; i < end; ++i) e.keys.push_back(in_.captions[i].key);
+    } else {
+      const int64_t n = static_cast<int64_t>(in_.images.keys.size());
+      const int64_t end = o_.kind == ExtractKind::kVal ? n : std::min(in_.n_units, begin + o_.shard_size);
+      e.keys.assign(in_.images.keys.begin() + begin, in_.images.keys.begin() + end);
+    }
+    if (o_.kind == ExtractKind::kVal)
+      for (const auto& c : in_.captions) e.text_keys.push_back(c.key);
+    return e;
   }
 
   // Units (images or captions) of shard `index`, for progress totals.
@@ -294,6 +322,8 @@ class ShardMaker {
     TextRows texts = encode_caption_range(kept, 0, static_cast<int64_t>(kept.size()), tokenizer_.value(), teacher_,
                                           o_.batch, progress);
     const int64_t Ni = images.rows(), D = teacher_.config().embed_dim, Wi = teacher_.config().vision.width;
+    refuse_non_finite(images.embeds, D, images.keys, in_.images.root.string(), cache::kImageEmbeds);
+    refuse_non_finite(texts.embeds, D, texts.keys, "", cache::kTextEmbeds);
     w.write_strings(cache::kImageKeys, images.keys);
     w.write_floats(cache::kImageEmbeds, {Ni, D}, images.embeds, storage_);
     w.write_floats(cache::kImageFeatures, {Ni, Wi}, images.features, storage_);
@@ -314,12 +344,32 @@ class ShardMaker {
 // Rows (and val caption rows) of a complete shard, and its skipped entries.
 struct ShardContents {
   int64_t rows = 0, text_rows = 0;
+  std::string keys_sha256;
   SkippedList skipped;
 };
 
-ShardContents read_shard_contents(const fs::path& file, ExtractKind kind) {
+// Keys of the whole cache, as two independent 64-bit hashes (128 bits: no false duplicate in practice).
+using KeySet = std::set<std::pair<uint64_t, uint64_t>>;
+
+uint64_t fnv1a64(const std::string& s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : s) h = (h ^ ch) * 1099511628211ULL;
+  return h;
+}
+
+// Reads the shard's keys (checked against their digest) and refuses a key that an earlier shard holds.
+ShardContents read_shard_contents(const fs::path& file, ExtractKind kind, KeySet& seen) {
   cache::ShardReader r(file);
   ShardContents c;
+  const char* keys = kind == ExtractKind::kVal ? cache::kImageKeys : cache::kKeys;
+  for (const char* name : {keys, kind == ExtractKind::kVal ? cache::kTextKeys : nullptr}) {
+    if (!name) continue;
+    for (const std::string& k : r.read_strings(name))
+      if (!seen.insert({fnv1a64(k), std::hash<std::string>{}(k)}).second)
+        throw Error("key held by two shards of the cache").file(file.string()).key(name)
+            .expected("keys unique across the cache").got("\"" + k + "\"");
+  }
+  c.keys_sha256 = r.string_attr(cache::kAttrStringsSha256, keys);
   if (kind == ExtractKind::kVal) {
     c.rows = r.shape(cache::kImageKeys)[0];
     c.text_rows = r.shape(cache::kTextKeys)[0];
@@ -343,10 +393,11 @@ void write_index_and_skipped(const ExtractOptions& o, const Inputs& in, const Te
   std::string tsv = kSkippedTsvHeader;
   for (const auto& [k, r] : in.skipped) tsv += skipped_tsv_line(k, r);
   int64_t n_skipped = static_cast<int64_t>(in.skipped.size());
+  KeySet keys_seen;
   for (int64_t i = 0; i < n_shards; ++i) {
     const std::string name = cache::shard_file_name(i);
-    ShardContents c = read_shard_contents(o.out / name, o.kind);
-    index.shards.push_back({name, c.rows, c.text_rows, ""});
+    ShardContents c = read_shard_contents(o.out / name, o.kind, keys_seen);
+    index.shards.push_back({name, c.rows, c.text_rows, sha256_file_hex(o.out / name), c.keys_sha256});
     for (const auto& [k, r] : c.skipped) tsv += skipped_tsv_line(k, r);
     n_skipped += static_cast<int64_t>(c.skipped.size());
   }
@@ -399,16 +450,25 @@ ExtractSummary run_extract(const ExtractOptions& o) {
   Progress progress(tool, my_units, o.kind == ExtractKind::kText ? "captions" : "inputs", o.quiet);
   for (int64_t i = o.shard_index; i < n_shards; i += o.num_shards) {
     const fs::path file = o.out / cache::shard_file_name(i);
-    if (fs::exists(file)) {
-      ShardContents c = read_shard_contents(file, o.kind);
-      summary.rows_cached += c.rows;
-      summary.rows_skipped += static_cast<int64_t>(c.skipped.size());
-      ++summary.shards_reused;
-      progress.add(maker.units_of(i));
-      continue;
+    if (fs::exists(file) || fs::is_symlink(file)) {
+      ReusableShard c;
+      const std::string problem = shard_reuse_problem(file, maker.expectation(i), c);
+      if (problem.empty()) {
+        summary.rows_cached += c.rows;
+        summary.rows_skipped += static_cast<int64_t>(c.skipped.size());
+        ++summary.shards_reused;
+        progress.add(maker.units_of(i));
+        continue;
+      }
+      // Not what this run would write (or damaged): extract it again.
+      if (!o.quiet) std::fprintf(stderr, "%s: %s cannot be reused (%s); re-extracting it\n", tool.c_str(),
+                                 file.string().c_str(), problem.c_str());
+      fs::remove(file);
+      ++summary.shards_repaired;
     }
     summary.rows_cached += maker.make(i, progress);
-    summary.rows_skipped += static_cast<int64_t>(read_shard_contents(file, o.kind).skipped.size());
+    KeySet unused;
+    summary.rows_skipped += static_cast<int64_t>(read_shard_contents(file, o.kind, unused).skipped.size());
     ++summary.shards_written;
   }
   progress.finish();
@@ -416,9 +476,11 @@ ExtractSummary run_extract(const ExtractOptions& o) {
   for (int64_t i = 0; i < n_shards; ++i) all_present &= fs::exists(o.out / cache::shard_file_name(i));
   if (all_present) write_index_and_skipped(o, in, teacher, record, n_shards, summary);
   if (!o.quiet) {
-    std::fprintf(stderr, "%s: %lld rows cached in %s (%lld shards written, %lld reused of %lld), %lld skipped%s%s\n",
+    std::fprintf(stderr, "%s: %lld rows cached in %s (%lld shards written, %lld of them repaired, %lld reused of %lld), "
+                 "%lld skipped%s%s\n",
                  tool.c_str(), (long long)summary.rows_cached, o.out.string().c_str(),
-                 (long long)summary.shards_written, (long long)summary.shards_reused, (long long)summary.shards_total,
+                 (long long)summary.shards_written, (long long)summary.shards_repaired,
+                 (long long)summary.shards_reused, (long long)summary.shards_total,
                  (long long)summary.rows_skipped, summary.rows_skipped ? " (see skipped.tsv)" : "",
                  summary.index_written ? "; index.json written" : "; other workers' shards pending");
   }

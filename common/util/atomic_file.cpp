@@ -42,14 +42,20 @@ void commit_atomic(const std::filesystem::path& tmp, const std::filesystem::path
 void write_file_atomic(const std::filesystem::path& final_path, std::string_view bytes) {
   if (final_path.has_parent_path()) std::filesystem::create_directories(final_path.parent_path());
   const std::filesystem::path tmp = temp_path_for(final_path);
-  {
+  try {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw Error("cannot create file").file(tmp.string());
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     out.flush();
     if (!out) throw Error("cannot write file (disk full?)").file(tmp.string());
+    out.close();
+    if (!out) throw Error("cannot close file (disk full?)").file(tmp.string());
+    commit_atomic(tmp, final_path);
+  } catch (...) {
+    std::error_code ec;  // no partial or empty .tmp is left behind
+    std::filesystem::remove(tmp, ec);
+    throw;
   }
-  commit_atomic(tmp, final_path);
 }
 
 std::string read_file(const std::filesystem::path& path) {

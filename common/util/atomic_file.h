@@ -12,7 +12,8 @@ std::filesystem::path temp_path_for(const std::filesystem::path& final_path);
 // fsyncs `tmp`, renames it to `final_path` and fsyncs the containing folder. Throws kd::Error naming both paths.
 void commit_atomic(const std::filesystem::path& tmp, const std::filesystem::path& final_path);
 
-// Writes `bytes` to `final_path` atomically (through temp_path_for + commit_atomic); creates parent folders.
+// Writes `bytes` to `final_path` atomically (through temp_path_for + commit_atomic); creates parent folders. On
+// failure (e.g. disk full) the .tmp is removed and kd::Error names it.
 void write_file_atomic(const std::filesystem::path& final_path, std::string_view bytes);
 
 // Reads a whole file; throws kd::Error naming it when it cannot be opened or read.
