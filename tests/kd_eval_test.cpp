@@ -248,6 +248,13 @@ TEST(KdEval, BinaryWritesTableJsonAndMarkdown) {
   EXPECT_EQ(j["kd_format"], "kd-eval-report");
   EXPECT_EQ(j["pairings"].size(), 4u);
   EXPECT_NE(kd::read_file(tmp / "report.md").find("### Retrieval (kd-eval)"), std::string::npos);
+  // The recall@K chart beside it, linked from it: one bar per pairing and K in each direction's panel.
+  EXPECT_NE(kd::read_file(tmp / "report.md").find("](report-recall.svg)"), std::string::npos);
+  const std::string svg = kd::read_file(tmp / "report-recall.svg");
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  size_t bars = 0;
+  for (size_t p = svg.find("<rect x="); p != std::string::npos; p = svg.find("<rect x=", p + 1)) ++bars;
+  EXPECT_GE(bars, 2u * 3u * 4u);  // 2 panels x R@1/5/10 x 4 pairings (legend swatches add more)
   const std::string table = kd::read_file(tmp / "stdout.txt");
   EXPECT_NE(table.find("image tower"), std::string::npos) << table;
   EXPECT_NE(table.find("(100%)"), std::string::npos) << table;  // same weights: retention 100 %

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "common/clip/clip_checkpoint.h"
 #include "common/util/atomic_file.h"
+#include "tests/python_checks.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -104,6 +106,49 @@ TEST(MakefileData, StagesRunOnceAndRebuildOnlyWhatChanged) {
   const MakeRun second = demo.run();
   ASSERT_EQ(second.status, 0) << second.output;
   EXPECT_TRUE(second.stages.empty()) << "a second make ran: " << joined(second.stages);
+
+  // 2b. `demo-export` (the export target on the demo's folders) writes HF and TorchScript students without a
+  //     --tokenizer: the text run carries its cache's tokenizer. Python's torch reloads the TorchScript students
+  //     to kd's embeddings; the runs' TensorBoard files decode to metrics.jsonl's scalars. Then nothing reruns.
+  for (const char* tool : {"kd-export"}) ASSERT_TRUE(fs::exists(fs::path(KD_BIN_DIR) / tool)) << tool;
+  const MakeRun exported = demo.run("demo-export");
+  ASSERT_EQ(exported.status, 0) << exported.output;
+  EXPECT_EQ(exported.stages, sorted({"export", "export-torchscript"})) << joined(exported.stages);
+  for (const char* f : {"runs/export/config.json", "runs/export/vocab.json", "runs/export/merges.txt",
+                        "runs/export-torchscript/image_encoder.pt", "runs/export-torchscript/text_encoder.ptl",
+                        "runs/export-torchscript/vocab.json", "runs/demo-text/tokenizer/merges.txt",
+                        "runs/demo-image/curves.svg", "runs/demo-text/curves.svg"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  EXPECT_TRUE(demo.run("demo-export").stages.empty());
+  if (kd::test::python_torch_available()) {
+    kd::ClipModel image = kd::load_clip(out / "runs/demo-image/student.safetensors").model;
+    kd::ClipModel text = kd::load_clip(out / "runs/demo-text/student.safetensors").model;
+    image.eval();
+    text.eval();
+    const auto py = kd::test::python_check_torchscript(out / "runs/export-torchscript", &image, &text, tmp.path());
+    EXPECT_EQ(py.status, 0) << py.output;
+    for (const char* run : {"demo-image", "demo-text"}) {
+      const kd::test::DecodedEvents ev = kd::test::python_decode_events(out / "runs" / run);
+      EXPECT_EQ(ev.duplicates, 0) << run;
+      std::ifstream in(out / "runs" / run / "metrics.jsonl");
+      int compared = 0;
+      for (std::string line; std::getline(in, line);) {
+        const auto j = nlohmann::json::parse(line);
+        const bool val = j.contains("val");
+        for (auto it = (val ? j["val"] : j).begin(); it != (val ? j["val"] : j).end(); ++it) {
+          if (!it.value().is_number() || it.key() == "step") continue;
+          const std::string tag = (val ? "val/" : "train/") + it.key();
+          ASSERT_TRUE(ev.scalars.count(tag)) << run << " " << tag;
+          ASSERT_TRUE(ev.scalars.at(tag).count(j["step"].get<int64_t>())) << run << " " << tag << " " << j["step"];
+          EXPECT_EQ(ev.scalars.at(tag).at(j["step"].get<int64_t>()), double(it.value().get<float>())) << tag;
+          ++compared;
+        }
+      }
+      EXPECT_GT(compared, 10) << run;
+    }
+  } else if (kd::test::running_in_ci()) {
+    ADD_FAILURE() << "python3-torch missing under CI=true";
+  }
 
   // 3. The teacher is touched: the caches are re-extracted, so both students and the eval are redone; data and
   //    teacher are not.

@@ -23,6 +23,7 @@
 #include "common/distill/student_data.h"
 #include "common/image/renderer.h"
 #include "common/util/atomic_file.h"
+#include "tests/python_checks.h"
 #include "tests/extract_helpers.h"
 
 namespace {
@@ -182,6 +183,19 @@ TEST_F(Train, SigkillAndResumeIsBitIdentical) {
     EXPECT_EQ(j["step"].get<int64_t>(), previous + 1);
     previous = j["step"].get<int64_t>();
   }
+  // TensorBoard: one event file per process start (three), every (tag, step) once, the same losses as metrics.jsonl
+  // (the redone steps are bit-identical; their samples/s are timings, so not compared).
+  if (!kd::test::python_torch_available()) return;
+  kd::test::DecodedEvents ev = kd::test::python_decode_events(run_dir("killed"));
+  EXPECT_EQ(ev.files, 3);
+  EXPECT_EQ(ev.duplicates, 0);
+  for (const auto& j : lines) {
+    if (j.contains("val")) continue;
+    const int64_t step = j["step"].get<int64_t>();
+    ASSERT_TRUE(ev.scalars["train/loss"].count(step)) << "step " << step << " missing in the event files";
+    EXPECT_EQ(ev.scalars["train/loss"][step], double(j["loss"].get<float>())) << "step " << step;
+  }
+  EXPECT_EQ(ev.scalars["train/loss"].size(), static_cast<size_t>(previous));
 }
 
 int64_t last_step(const fs::path& metrics) {
@@ -323,6 +337,61 @@ TEST_F(Train, BadOptionsNameTheOption) {
   EXPECT_NE(r.output.find("kd-extract"), std::string::npos) << r.output;
 }
 
+// A text run carries its cache's tokenizer (RUN/tokenizer/), mirrors metrics.jsonl into TensorBoard event files
+// (decoded independently, CRC-checked) and draws RUN/curves.svg; kd-export then writes HF and TorchScript students
+// from the run folder alone, and Python's torch reproduces kd's embeddings of the trained student.
+TEST_F(Train, RunCarriesTokenizerEventsAndCurvesAndExportsWithoutFlags) {
+  const fs::path cache_tok = data_ / "cache" / "text" / "tokenizer";
+  EXPECT_TRUE(fs::exists(cache_tok / "vocab.json"));
+  const auto index = nlohmann::json::parse(kd::read_file(data_ / "cache" / "text" / "index.json"));
+  EXPECT_EQ(index["options"]["tokenizer"]["vocab_size"], 49408) << index["options"].dump();
+  auto r = run_command(text_run("tb", "--max_epochs 2"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const fs::path run = run_dir("tb");
+  EXPECT_EQ(kd::read_file(run / "tokenizer" / "merges.txt"), kd::read_file(cache_tok / "merges.txt"));
+  const std::string svg = kd::read_file(run / "curves.svg");
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_NE(svg.find("validation R@1"), std::string::npos);
+  EXPECT_NE(svg.find("<polyline"), std::string::npos);
+
+  for (const char* layout : {"hf", "torchscript"}) {
+    auto e = run_command(tool("kd-export") + " --text " + quoted(run) + " --layout " + layout + " --out " +
+                         quoted(dir_->path() / (std::string("tb-") + layout)));
+    ASSERT_EQ(e.status, 0) << layout << ": " << e.output;
+  }
+  EXPECT_EQ(kd::read_file(dir_->path() / "tb-hf" / "merges.txt"), kd::read_file(cache_tok / "merges.txt"));
+  if (!kd::test::python_torch_available()) {
+    if (kd::test::running_in_ci()) FAIL() << "python3-torch missing under CI=true";
+    GTEST_SKIP() << "/usr/bin/python3 with torch not available";
+  }
+  kd::ClipModel student = kd::load_clip(run / "student.safetensors").model;
+  student.eval();
+  const auto py = kd::test::python_check_torchscript(dir_->path() / "tb-torchscript", nullptr, &student,
+                                                     dir_->path());
+  EXPECT_EQ(py.status, 0) << py.output;
+
+  const kd::test::DecodedEvents ev = kd::test::python_decode_events(run);
+  EXPECT_EQ(ev.files, 1);
+  EXPECT_EQ(ev.duplicates, 0);
+  EXPECT_EQ(ev.raw["file_version"], nlohmann::json({"brain.Event:2"}));
+  size_t n = 0;
+  for (const auto& j : read_jsonl(run / "metrics.jsonl")) {
+    const bool val = j.contains("val");
+    const nlohmann::json& values = val ? j["val"] : j;
+    for (auto it = values.begin(); it != values.end(); ++it) {
+      if (it.key() == "step" || !it.value().is_number()) continue;
+      const std::string tag = (val ? "val/" : "train/") + it.key();
+      const int64_t step = j["step"].get<int64_t>();
+      ASSERT_TRUE(ev.scalars.count(tag) && ev.scalars.at(tag).count(step)) << tag << " at step " << step;
+      EXPECT_EQ(ev.scalars.at(tag).at(step), double(it.value().get<float>())) << tag << " at step " << step;
+      ++n;
+    }
+  }
+  size_t in_events = 0;
+  for (const auto& [tag, steps] : ev.scalars) in_events += steps.size();
+  EXPECT_EQ(in_events, n);  // nothing more in the event files than in metrics.jsonl
+  EXPECT_TRUE(ev.scalars.count("val/t2i_r1") && ev.scalars.count("train/lr") && ev.scalars.count("train/samples_per_s"));
+}
 
 // The seed's two command lines, verbatim plus --max_steps (and --save_dir) to bound the time, on a data folder
 // whose caches come from a small random teacher with the real 512-wide embedding (the seed students' output_dim).

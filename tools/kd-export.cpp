@@ -1,4 +1,5 @@
-// kd-export: students -> Hugging Face folders (one tower, or one CLIPModel from both) or OpenAI-layout .safetensors.
+// kd-export: students -> Hugging Face folders (one tower, or one CLIPModel from both), OpenAI-layout .safetensors, or
+// TorchScript archives (one per tower, plus their lite-interpreter form).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -8,18 +9,24 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"kd-export: write students as a Hugging Face folder (CLIPVisionModelWithProjection, "
-               "CLIPTextModelWithProjection, or one CLIPModel when both are given) or an OpenAI-layout .safetensors", "kd-export"};
+               "CLIPTextModelWithProjection, or one CLIPModel when both are given), an OpenAI-layout .safetensors, or TorchScript "
+               "archives per tower (.pt for torch.jit.load, .ptl for the lite interpreter)", "kd-export"};
   std::string image, text, out, layout = "hf", tokenizer, teacher;
   double logit_scale = 100.0;
   app.add_option("--image", image, "image student: run folder, .safetensors, or HF folder");
   app.add_option("--text", text, "text student: run folder, .safetensors, or HF folder");
-  app.add_option("--out", out, "hf: output folder (must not exist); openai: output .safetensors file")->required();
-  app.add_option("--layout", layout, "hf or openai")->capture_default_str()->check(CLI::IsMember({"hf", "openai"}));
+  app.add_option("--out", out, "hf, torchscript: output folder (must not exist); openai: output .safetensors file")->required();
+  app.add_option("--layout", layout, "hf, openai or torchscript")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"hf", "openai", "torchscript"}));
   app.add_option("--logit-scale", logit_scale, "logit multiplier stored (as its log) when both towers are exported")
       ->capture_default_str();
-  app.add_option("--teacher", teacher, "take the logit scale from this teacher instead of --logit-scale");
+  app.add_option("--teacher", teacher,
+                 "take the logit scale from this teacher instead of --logit-scale, and the tokenizer from its folder "
+                 "when the text student recorded none");
   app.add_option("--tokenizer", tokenizer,
-                 "BPE .gz or folder with vocab.json + merges.txt (hf text exports; default: the text student's own)");
+                 "BPE .txt.gz or folder with vocab.json + merges.txt (hf/torchscript text exports; default: the one "
+                 "the text student recorded: RUN/tokenizer/, else its cache's tokenizer/, else --teacher's)");
   if (const auto status = kd::parse_tool_args(app, argc, argv)) return *status;
   return kd::run_tool("kd-export", [&] {
     kd::ExportOptions o;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/clip/clip_checkpoint.h"
+#include "common/clip/tokenizer_files.h"
 #include "common/distill/autocast_guard.h"
 #include "common/distill/distill_loss.h"
 #include "common/distill/loss_scaler.h"
@@ -27,6 +28,8 @@
 #include "common/distill/run_checkpoint.h"
 #include "common/distill/run_folder.h"
 #include "common/distill/student_data.h"
+#include "common/distill/tensorboard_log.h"
+#include "common/distill/training_curves.h"
 #include "common/distill/train_cadence.h"
 #include "common/extract/logit_bank.h"
 #include "common/util/atomic_file.h"
@@ -193,7 +196,15 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
     fs::create_directories(ckpt_dir);
     write_file_atomic(run / "config.json", train_options_to_json(o).dump(2) + "\n");
     write_file_atomic(metrics, "");
+    if (!image) copy_cache_tokenizer(o.cache, run);  // RUN/tokenizer/, where kd-export finds it
   }
+  // metrics.jsonl and its TensorBoard mirror (RUN/events.out.tfevents.*), rank 0.
+  std::optional<TensorBoardLog> events;
+  if (main) events.emplace(run, /*resumed=*/!o.resume.empty() && state.step > 0);
+  auto log_metrics = [&](const nlohmann::json& line) {
+    append_line(metrics, line);
+    events->log(line);
+  };
 
   TrainResult result;
   result.run_dir = run;
@@ -214,7 +225,7 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
       ValMetrics m = validate_student(student, *val, device, std::max<int64_t>(o.batch_size, 64));
       result.val.push_back(m);
       j = m.to_json();
-      append_line(metrics, {{"step", state.step}, {"epoch", state.epoch}, {"val", j}});
+      log_metrics({{"step", state.step}, {"epoch", state.epoch}, {"val", j}});
       if (!o.quiet)
         std::fprintf(stderr, "%s: validation at step %lld: val_acc %.4f, I->T R@1/5/10 %.3f/%.3f/%.3f, T->I %.3f/%.3f/%.3f, cosine %.4f\n",
                      tool.c_str(), (long long)state.step, m.val_acc, m.image_to_text[0], m.image_to_text[1],
@@ -294,7 +305,7 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
         for (size_t i = 0; i < loss.terms.size(); ++i) line["loss_" + loss.terms[i].first] = mean[i + 1].item<double>();
         if (scaler.enabled()) line["loss_scale"] = scaler.scale();
         if (!finite) line["skipped_step"] = true;
-        append_line(metrics, line);
+        log_metrics(line);
       }
       if (result.steps == 0) result.first_loss = mean[0].item<double>();
       result.steps = state.step;
@@ -325,6 +336,7 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
   if (main) {
     save_clip_openai_safetensors(student, run / "student.safetensors",
                                  {{"kd_teacher_id", data.teacher_id()}, {"kd_train_steps", std::to_string(state.step)}});
+    write_training_curves(metrics, run / "curves.svg", tool + ": " + o.model_name);
     if (!o.quiet) std::fprintf(stderr, "%s: student written to %s\n", tool.c_str(), (run / "student.safetensors").c_str());
   }
   dist.barrier();

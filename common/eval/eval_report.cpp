@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "common/eval/recall_chart.h"
 #include "common/util/atomic_file.h"
 
 namespace kd {
@@ -258,7 +259,8 @@ std::string eval_report_markdown(const EvalReport& r) {
 void write_eval_report(const EvalReport& report, const std::filesystem::path& json_path,
                        const std::filesystem::path& md_path) {
   write_file_atomic(json_path, eval_report_to_json(report).dump(2) + "\n");
-  if (!md_path.empty()) write_file_atomic(md_path, eval_report_markdown(report));
+  if (!md_path.empty())  // the recall@K chart beside it (recall_chart.h), linked at the end
+    write_file_atomic(md_path, eval_report_markdown(report) + write_recall_chart(report, md_path));
 }
 
 }  // namespace kd

@@ -1,4 +1,4 @@
-// Student export to Hugging Face folders and OpenAI-layout safetensors, with a reload check.
+// Student export to Hugging Face folders, OpenAI-layout safetensors and TorchScript, with a reload check.
 #include "common/export/student_export.h"
 
 #include <ATen/ATen.h>
@@ -9,6 +9,8 @@
 
 #include "common/clip/clip_checkpoint.h"
 #include "common/clip/student_path.h"
+#include "common/export/torchscript_export.h"
+#include "common/extract/teacher_encoder.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
 
@@ -49,12 +51,48 @@ void check_reload(const ClipModel& written, const fs::path& path) {
 
 fs::path tokenizer_source(const ExportOptions& o) {
   if (!o.tokenizer.empty()) return o.tokenizer;
+  const fs::path recorded = find_recorded_tokenizer(o.text_student);
+  if (!recorded.empty()) return recorded;
+  if (!o.teacher.empty()) return find_vocab_for_teacher(o.teacher, {});  // throws naming where it looked
+  throw Error("no tokenizer recorded for the text student").file(o.text_student.string())
+      .expected("RUN/tokenizer/ (kd-train copies its cache's), the cache's tokenizer/, or a HF student folder with "
+                "vocab.json and merges.txt")
+      .hint("pass --tokenizer (a BPE .txt.gz or a folder with vocab.json + merges.txt) or --teacher");
+}
+
+BpeTokenizer load_text_tokenizer(const ExportOptions& o, const ClipConfig& config) {
+  const fs::path source = tokenizer_source(o);
+  BpeTokenizer tokenizer = BpeTokenizer::load(source);
+  if (static_cast<int64_t>(tokenizer.vocab().size()) != config.text.vocab_size)
+    throw Error("tokenizer vocabulary does not match the text tower").file(source.string())
+        .expected(std::to_string(config.text.vocab_size)).got(std::to_string(tokenizer.vocab().size()));
+  return tokenizer;
+}
+
+// kd's resize mode ("exact" or "fast") of the image cache an image run trained on, from RUN/config.json ("cache")
+// and that cache's index.json (options.content.resize); "exact" (kd's default) when the run does not say.
+std::string recorded_resize_mode(const fs::path& image_student) {
   std::error_code ec;
-  if (fs::is_directory(o.text_student, ec) && fs::is_regular_file(o.text_student / "vocab.json", ec) &&
-      fs::is_regular_file(o.text_student / "merges.txt", ec))
-    return o.text_student;
-  throw Error("a Hugging Face text export needs the tokenizer files").key("--tokenizer")
-      .hint("pass --tokenizer bpe_simple_vocab_16e6.txt.gz (OpenAI's) or a folder with vocab.json and merges.txt");
+  const fs::path run = fs::is_regular_file(image_student, ec) ? image_student.parent_path() : image_student;
+  auto read_json = [&](const fs::path& f) {
+    return fs::is_regular_file(f, ec) ? nlohmann::json::parse(read_file(f), nullptr, false) : nlohmann::json();
+  };
+  const nlohmann::json config = read_json(run / "config.json");
+  if (!config.is_object() || !config.contains("cache") || !config["cache"].is_string()) return "exact";
+  const nlohmann::json index = read_json(fs::path(config["cache"].get<std::string>()) / "index.json");
+  const nlohmann::json* resize = nullptr;
+  if (index.is_object() && index.contains("options") && index["options"].contains("content"))
+    resize = &index["options"]["content"];
+  return resize && resize->contains("resize") && (*resize)["resize"].is_string() ? (*resize)["resize"].get<std::string>()
+                                                                                : "exact";
+}
+
+// OUT/kd-torchscript.json: what the folder holds and how to feed each archive.
+nlohmann::json torchscript_manifest(const ClipModel& model, const nlohmann::json& towers) {
+  nlohmann::json j = {{"kd_format", "kd-torchscript-export"}, {"kd_version", 1}, {"produced_by", "kd-export"},
+                      {"embed_dim", model.config.embed_dim}, {"towers", towers}};
+  if (model.config.has_vision && model.config.has_text) j["logit_scale"] = model.logit_multiplier();
+  return j;
 }
 
 }  // namespace
@@ -62,10 +100,18 @@ fs::path tokenizer_source(const ExportOptions& o) {
 ExportLayout parse_export_layout(const std::string& name) {
   if (name == "hf") return ExportLayout::kHf;
   if (name == "openai") return ExportLayout::kOpenAi;
-  throw Error("unknown export layout").key("--layout").expected("hf or openai").got(name);
+  if (name == "torchscript") return ExportLayout::kTorchScript;
+  throw Error("unknown export layout").key("--layout").expected("hf, openai or torchscript").got(name);
 }
 
-std::string to_string(ExportLayout layout) { return layout == ExportLayout::kHf ? "hf" : "openai"; }
+std::string to_string(ExportLayout layout) {
+  switch (layout) {
+    case ExportLayout::kHf: return "hf";
+    case ExportLayout::kOpenAi: return "openai";
+    case ExportLayout::kTorchScript: return "torchscript";
+  }
+  return "?";
+}
 
 ClipModel single_tower(const ClipModel& model, bool vision) {
   if (vision ? !model.config.has_vision : !model.config.has_text)
@@ -107,6 +153,7 @@ ClipModel combine_towers(const ClipModel& image, const ClipModel& text, double l
 
 nlohmann::json hf_preprocessor_config(const ClipConfig& c) {
   const int64_t r = c.vision.image_size;
+  const nlohmann::json record = image_preprocess_record(c, "exact");  // CLIP mean/std (common/image)
   return {{"image_processor_type", "CLIPImageProcessor"},
           {"do_convert_rgb", true},
           {"do_resize", true},
@@ -117,36 +164,8 @@ nlohmann::json hf_preprocessor_config(const ClipConfig& c) {
           {"do_rescale", true},
           {"rescale_factor", 1.0 / 255.0},
           {"do_normalize", true},
-          {"image_mean", {0.48145466, 0.4578275, 0.40821073}},
-          {"image_std", {0.26862954, 0.26130258, 0.27577711}}};
-}
-
-std::vector<fs::path> write_hf_tokenizer_files(const BpeTokenizer& tokenizer, const fs::path& dir,
-                                               int64_t context_length) {
-  nlohmann::json vocab = nlohmann::json::object();
-  const auto& tokens = tokenizer.vocab();
-  for (size_t id = 0; id < tokens.size(); ++id) vocab[tokens[id]] = id;
-  std::string merges = "#version: 0.2\n";
-  for (const std::string& m : tokenizer.merges()) merges += m + "\n";
-  const char* eot = "<|endoftext|>";
-  const nlohmann::json special{
-      {"bos_token", "<|startoftext|>"}, {"eos_token", eot}, {"unk_token", eot}, {"pad_token", eot}};
-  nlohmann::json config = special;
-  config["tokenizer_class"] = "CLIPTokenizer";
-  config["model_max_length"] = context_length;
-  config["do_lower_case"] = true;
-  config["errors"] = "replace";
-  config["add_prefix_space"] = false;
-  const std::vector<std::pair<std::string, std::string>> files{{"vocab.json", vocab.dump() + "\n"},
-                                                               {"merges.txt", merges},
-                                                               {"tokenizer_config.json", config.dump(2) + "\n"},
-                                                               {"special_tokens_map.json", special.dump(2) + "\n"}};
-  std::vector<fs::path> out;
-  for (const auto& [name, bytes] : files) {
-    write_file_atomic(dir / name, bytes);
-    out.push_back(dir / name);
-  }
-  return out;
+          {"image_mean", record.at("mean")},
+          {"image_std", record.at("std")}};
 }
 
 ExportResult export_students(const ExportOptions& o) {
@@ -181,26 +200,46 @@ ExportResult export_students(const ExportOptions& o) {
     result.files.push_back(o.out);
     return result;
   }
-  // HF: build the folder beside its final name, check it, then rename it into place (a folder that exists is complete).
+  // HF and TorchScript: build the folder beside its final name, check it, then rename it into place (a folder that exists is complete).
   const fs::path tmp = o.out.string() + ".tmp";
   fs::remove_all(tmp, ec);
-  std::vector<std::string> names{"config.json", "model.safetensors"};
+  std::vector<std::string> names;
   try {
     fs::create_directories(tmp);
-    save_clip_hf(model, tmp);
-    if (model.config.has_vision) {
-      write_file_atomic(tmp / "preprocessor_config.json", hf_preprocessor_config(model.config).dump(2) + "\n");
-      names.push_back("preprocessor_config.json");
+    if (o.layout == ExportLayout::kTorchScript) {
+      nlohmann::json towers = nlohmann::json::object();
+      auto add = [&](bool vision, const nlohmann::json& preprocess) {
+        const std::string stem = vision ? "image_encoder" : "text_encoder";
+        write_torchscript_tower(model, vision, preprocess, tmp / stem);
+        names.insert(names.end(), {stem + ".pt", stem + ".ptl"});
+        towers[vision ? "image" : "text"] = {{"torchscript", stem + ".pt"}, {"mobile", stem + ".ptl"},
+                                             {"preprocess", preprocess}};
+      };
+      if (model.config.has_vision)
+        add(true, image_preprocess_record(model.config, recorded_resize_mode(o.image_student)));
+      if (model.config.has_text) {
+        add(false, text_preprocess_record(model.config));
+        for (const fs::path& f : write_hf_tokenizer_files(load_text_tokenizer(o, model.config), tmp,
+                                                          model.config.text.context_length))
+          names.push_back(f.filename().string());
+        towers["text"]["tokenizer"] = {"vocab.json", "merges.txt"};
+      }
+      write_file_atomic(tmp / "kd-torchscript.json", torchscript_manifest(model, towers).dump(2) + "\n");
+      names.push_back("kd-torchscript.json");
+    } else {
+      save_clip_hf(model, tmp);
+      names = {"config.json", "model.safetensors"};
+      if (model.config.has_vision) {
+        write_file_atomic(tmp / "preprocessor_config.json", hf_preprocessor_config(model.config).dump(2) + "\n");
+        names.push_back("preprocessor_config.json");
+      }
+      if (model.config.has_text) {
+        for (const fs::path& f : write_hf_tokenizer_files(load_text_tokenizer(o, model.config), tmp,
+                                                          model.config.text.context_length))
+          names.push_back(f.filename().string());
+      }
+      check_reload(model, tmp);
     }
-    if (model.config.has_text) {
-      const BpeTokenizer tokenizer = BpeTokenizer::load(tokenizer_source(o));
-      if (static_cast<int64_t>(tokenizer.vocab().size()) != model.config.text.vocab_size)
-        throw Error("tokenizer vocabulary does not match the text tower").file(tokenizer_source(o).string())
-            .expected(std::to_string(model.config.text.vocab_size)).got(std::to_string(tokenizer.vocab().size()));
-      for (const fs::path& f : write_hf_tokenizer_files(tokenizer, tmp, model.config.text.context_length))
-        names.push_back(f.filename().string());
-    }
-    check_reload(model, tmp);
     fs::rename(tmp, o.out);
   } catch (...) {  // e.g. disk full: no half-written OUT.tmp/ is left behind
     fs::remove_all(tmp, ec);

@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/clip/bpe_tokenizer.h"
+#include "common/clip/tokenizer_files.h"  // write_hf_tokenizer_files
 #include "common/clip/clip_model.h"
 
 namespace kd {
@@ -18,19 +19,24 @@ enum class ExportLayout {
   kHf,      // a folder: config.json, model.safetensors, preprocessor_config.json (image), vocab.json + merges.txt +
             // tokenizer_config.json + special_tokens_map.json (text)
   kOpenAi,  // one .safetensors file in OpenAI's state-dict layout (visual.*, transformer.*, ...), kd config in metadata
+  kTorchScript,  // a folder: image_encoder.pt/.ptl, text_encoder.pt/.ptl (TorchScript + lite interpreter), the
+                 // tokenizer's vocab.json + merges.txt (text), kd-torchscript.json (torchscript_export.h)
 };
-ExportLayout parse_export_layout(const std::string& name);  // "hf" | "openai", else kd::Error
+ExportLayout parse_export_layout(const std::string& name);  // "hf" | "openai" | "torchscript", else kd::Error
 std::string to_string(ExportLayout layout);
 
 struct ExportOptions {
   std::filesystem::path image_student;  // run folder, student file or HF folder; empty = no image tower
   std::filesystem::path text_student;   // likewise; empty = no text tower
-  std::filesystem::path out;            // kHf: a folder that must not exist yet; kOpenAi: a .safetensors file
+  std::filesystem::path out;            // kHf, kTorchScript: a folder that must not exist yet; kOpenAi: .safetensors
   ExportLayout layout = ExportLayout::kHf;
   double logit_scale = 100.0;           // multiplier, stored as its log; only when both towers are exported
-  std::filesystem::path teacher;        // if set (both towers): take the teacher's logit scale instead
-  // A .gz BPE file or a folder with vocab.json + merges.txt. Needed for a HF text export unless the text student is
-  // itself a HF folder holding vocab.json and merges.txt.
+  // If set: the logit scale (both towers) comes from it instead, and the tokenizer (text) when the student recorded
+  // none: vocab.json + merges.txt or bpe_simple_vocab_16e6.txt.gz in the teacher's folder (or beside its file).
+  std::filesystem::path teacher;
+  // A .gz BPE file or a folder with vocab.json + merges.txt, for kHf and kTorchScript text exports. Empty: the one
+  // the student recorded (find_recorded_tokenizer: a HF student's own files, RUN/tokenizer/, its cache's
+  // tokenizer/), else --teacher's; none of these -> kd::Error.
   std::filesystem::path tokenizer;
 };
 
@@ -52,9 +58,5 @@ ClipModel combine_towers(const ClipModel& image, const ClipModel& text, double l
 // CLIPImageProcessor's preprocessor_config.json for the vision tower's image size (resize short side, bicubic,
 // center crop, CLIP mean/std).
 nlohmann::json hf_preprocessor_config(const ClipConfig& config);
-// vocab.json, merges.txt ("#version: 0.2" + merges in rank order), tokenizer_config.json and
-// special_tokens_map.json for CLIPTokenizer, into `dir`, atomically. Returns the files written.
-std::vector<std::filesystem::path> write_hf_tokenizer_files(const BpeTokenizer& tokenizer,
-                                                            const std::filesystem::path& dir, int64_t context_length);
 
 }  // namespace kd

@@ -18,6 +18,7 @@
 #include "common/cache/shard_reader.h"
 #include "common/cache/shard_writer.h"
 #include "common/clip/bpe_tokenizer.h"
+#include "common/clip/tokenizer_files.h"
 #include "common/extract/extract_inputs.h"
 #include "common/extract/image_rows.h"
 #include "common/extract/logit_bank.h"
@@ -93,8 +94,8 @@ Inputs gather_inputs(const ExtractOptions& o) {
 
 nlohmann::json preprocess_json(const ExtractOptions& o, int resolution) {
   return {{"resolution", resolution},
-          {"mean", {kClipMean[0], kClipMean[1], kClipMean[2]}},
-          {"std", {kClipStd[0], kClipStd[1], kClipStd[2]}},
+          {"mean", {kClipMeanDecimal[0], kClipMeanDecimal[1], kClipMeanDecimal[2]}},
+          {"std", {kClipStdDecimal[0], kClipStdDecimal[1], kClipStdDecimal[2]}},
           {"resize", o.resize},
           {"interpolation", "bicubic (PIL, antialiased)"},
           {"jpeg_decode", o.resize == "fast" ? "DCT scale M/8 per view: smallest M keeping the view's short side >= "
@@ -164,11 +165,10 @@ void check_or_record_run(const fs::path& dir, const nlohmann::json& record, bool
 class ShardMaker {
  public:
   ShardMaker(const ExtractOptions& o, Inputs& in, TeacherEncoder& teacher, const LogitBank* bank,
-             const nlohmann::json& record)
+             const nlohmann::json& record, std::optional<BpeTokenizer> tokenizer)
       : o_(o), in_(in), teacher_(teacher), bank_(bank), record_(record),
-        storage_(o.dtype == "fp16" ? FloatStorage::kFloat16 : FloatStorage::kFloat32) {
-    if (o.kind != ExtractKind::kImage) tokenizer_ = BpeTokenizer::load(find_vocab_for_teacher(o.teacher, o.vocab));
-  }
+        storage_(o.dtype == "fp16" ? FloatStorage::kFloat16 : FloatStorage::kFloat32),
+        tokenizer_(std::move(tokenizer)) {}
 
   // Computes shard `index` and writes it atomically; returns the rows it holds.
   int64_t make(int64_t index, Progress& progress) {
@@ -432,6 +432,13 @@ ExtractSummary run_extract(const ExtractOptions& o) {
   if (o.kind == ExtractKind::kVal && in.val_set.protocol != "coco-captions")
     record["val_set"] = {{"protocol", in.val_set.protocol}, {"dataset", in.val_set.dataset},
                          {"split", in.val_set.split}, {"source", in.val_set.source}};
+  // Text and val caches record the tokenizer (so another vocabulary is another cache) and keep its HF files in
+  // CACHE/tokenizer/, which kd-train copies into the run and kd-export finds (common/clip/tokenizer_files.h).
+  std::optional<BpeTokenizer> tokenizer;
+  if (o.kind != ExtractKind::kImage) {
+    tokenizer = BpeTokenizer::load(find_vocab_for_teacher(o.teacher, o.vocab));
+    record["tokenizer"] = tokenizer_record(*tokenizer);
+  }
   std::unique_ptr<LogitBank> bank;
   if (!o.bank.empty()) {
     if (o.kind == ExtractKind::kVal) throw Error("val caches take no logit bank").key("--bank");
@@ -440,9 +447,11 @@ ExtractSummary run_extract(const ExtractOptions& o) {
     record["bank_id"] = bank->id;
   }
   check_or_record_run(o.out, record, o.force);
+  if (tokenizer)
+    write_hf_tokenizer_files(*tokenizer, o.out / kTokenizerFolder, teacher.config().text.context_length);
 
   const int64_t n_shards = o.kind == ExtractKind::kVal ? 1 : (in.n_units + o.shard_size - 1) / o.shard_size;
-  ShardMaker maker(o, in, teacher, bank.get(), record);
+  ShardMaker maker(o, in, teacher, bank.get(), record, std::move(tokenizer));
   ExtractSummary summary;
   summary.shards_total = n_shards;
   int64_t my_units = 0;

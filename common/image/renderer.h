@@ -27,9 +27,14 @@ enum class ResizeMode { kExact, kFast };
 const char* to_string(ResizeMode mode);
 ResizeMode parse_resize_mode(const std::string& text, const std::string& what = "resize mode");
 
-// OpenAI CLIP normalisation constants (RGB).
-constexpr float kClipMean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
-constexpr float kClipStd[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+// OpenAI CLIP normalisation constants (RGB): as published (the decimals configs and records print), and as the
+// float32 values the pixel arithmetic uses.
+constexpr double kClipMeanDecimal[3] = {0.48145466, 0.4578275, 0.40821073};
+constexpr double kClipStdDecimal[3] = {0.26862954, 0.26130258, 0.27577711};
+constexpr float kClipMean[3] = {static_cast<float>(kClipMeanDecimal[0]), static_cast<float>(kClipMeanDecimal[1]),
+                                static_cast<float>(kClipMeanDecimal[2])};
+constexpr float kClipStd[3] = {static_cast<float>(kClipStdDecimal[0]), static_cast<float>(kClipStdDecimal[1]),
+                               static_cast<float>(kClipStdDecimal[2])};
 constexpr int kClipResolution = 224;
 
 struct RenderOptions {
