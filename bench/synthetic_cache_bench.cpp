@@ -15,6 +15,7 @@
 #include "common/distill/epoch_plan.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
+#include "common/util/splitmix64.h"
 
 namespace {
 
@@ -31,7 +32,7 @@ struct Options {
 
 // Uniform floats in [-1, 1) from splitmix64.
 void fill_floats(std::vector<float>& v, uint64_t& state) {
-  for (float& x : v) x = static_cast<float>(static_cast<double>(kd::splitmix64(state) >> 11) * 0x1.0p-53 * 2 - 1);
+  for (float& x : v) x = static_cast<float>(static_cast<double>(kd::splitmix64_next(state) >> 11) * 0x1.0p-53 * 2 - 1);
 }
 
 int run(const Options& o) {
@@ -93,9 +94,9 @@ int run(const Options& o) {
       std::vector<int32_t> tokens(static_cast<size_t>(n * c::kContextLength), 0);
       for (int64_t i = 0; i < n; ++i) {
         int32_t* t = &tokens[i * c::kContextLength];
-        const int len = 5 + static_cast<int>(kd::splitmix64(state) % 15);
+        const int len = 5 + static_cast<int>(kd::splitmix64_next(state) % 15);
         t[0] = 49406;
-        for (int j = 1; j <= len; ++j) t[j] = static_cast<int32_t>(kd::splitmix64(state) % 49405);
+        for (int j = 1; j <= len; ++j) t[j] = static_cast<int32_t>(kd::splitmix64_next(state) % 49405);
         t[len + 1] = 49407;
       }
       w.write_strings(c::kCaptions, captions);

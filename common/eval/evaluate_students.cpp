@@ -12,6 +12,7 @@
 #include "common/extract/teacher_encoder.h"
 #include "common/util/device_name.h"
 #include "common/util/error.h"
+#include "common/util/error_kinds.h"
 
 namespace kd {
 namespace {
@@ -76,12 +77,13 @@ std::vector<PairingResult> score_pairings(const ValCache& cache, const torch::Te
 
 EvalReport evaluate_students(const EvalOptions& o) {
   if (o.image_student.empty() && o.text_student.empty())
-    throw Error("nothing to evaluate").hint("pass --image-student and/or --text-student");
+    throw UsageError(Error("nothing to evaluate").hint("pass --image-student and/or --text-student"));
   if (o.val_cache.empty() && o.zeroshot.empty())
-    throw Error("nothing to evaluate on").hint("pass --val-cache (retrieval) and/or --zeroshot (classification)");
+    throw UsageError(
+        Error("nothing to evaluate on").hint("pass --val-cache (retrieval) and/or --zeroshot (classification)"));
   if (!o.zeroshot.empty() && o.teacher.empty())
-    throw Error("zero-shot needs the teacher (its towers are the reference, its tokenizer makes the prompts)")
-        .key("--zeroshot").hint("pass --teacher");
+    throw UsageError(Error("zero-shot needs the teacher (its towers are the reference, its tokenizer makes the prompts)")
+                         .key("--zeroshot").hint("pass --teacher"));
   const torch::Device device = parse_device(o.device);
   if (device.is_cuda()) use_strict_fp32_on_cuda();  // kd-eval scores in float32
   EvalReport report;

@@ -37,14 +37,6 @@ std::string Sha256::hex() {
   return out;
 }
 
-struct Sha256::State {
-  Digest digest;
-};
-Sha256::Sha256() : state_(std::make_unique<State>()) {}
-Sha256::~Sha256() = default;
-void Sha256::update(const void* data, size_t n_bytes) { state_->digest.update(data, n_bytes); }
-std::string Sha256::hex() { return state_->digest.hex(); }
-
 std::string sha256_hex(std::string_view bytes) {
   Sha256 d;
   d.update(bytes);

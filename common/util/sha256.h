@@ -29,20 +29,4 @@ std::string sha256_hex(std::string_view bytes);
 // Streams the file in 1 MiB blocks; throws kd::Error naming the file when it cannot be read.
 std::string sha256_file_hex(const std::filesystem::path& path);
 
-// Incremental SHA-256: update() with pieces, then hex() once.
-class Sha256 {
- public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void update(const void* data, size_t n_bytes);
-  void update(std::string_view bytes) { update(bytes.data(), bytes.size()); }
-  std::string hex();
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
-
 }  // namespace kd
