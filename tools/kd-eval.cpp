@@ -5,28 +5,20 @@
 #include <iostream>
 
 #include "common/eval/evaluate_students.h"
+#include "tools/option_cli.h"
 #include "tools/tool_main.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kd-eval: score students against the teacher over a whole val cache (I→T and T→I Recall@K of every "
                "image × text pairing, cosine to the teacher, retention, parameters, throughput)", "kd-eval"};
   kd::EvalOptions o;
-  std::string val_cache, image_student, text_student, teacher, out = "report.json", markdown;
+  std::string out = "report.json", markdown;
   int threads = 0;
-  app.add_option("--val-cache", val_cache, "val cache folder (kd-extract val)")->required();
-  app.add_option("--image-student", image_student, "image student: run folder, .safetensors, or HF folder");
-  app.add_option("--text-student", text_student, "text student: run folder, .safetensors, or HF folder");
-  app.add_option("--teacher", teacher, "the cache's teacher (optional): checked against teacher_id and timed");
+  kd::bind_options(app, o);
   app.add_option("--out", out, "report.json path")->capture_default_str();
   app.add_option("--markdown", markdown, "Markdown report path (default: --out with extension .md)");
-  app.add_option("--ks", o.ks, "Recall@K values")->capture_default_str()->delimiter(',');
-  app.add_option("--batch", o.batch, "rows per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
-  app.add_option("--threads", threads, "intra-op threads (0: LibTorch's default)")->capture_default_str();
-  app.add_option("--block-rows", o.block_rows, "query rows per similarity block (memory ≈ rows · candidates · 13 B)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--teacher-rows", o.teacher_rows, "images and captions the teacher is timed on")
-      ->capture_default_str();
+  app.add_option("--threads", threads, "intra-op threads (0: LibTorch's default)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   bool quiet = false;
   app.add_flag("--quiet", quiet, "no progress lines on stderr");
   try {
@@ -37,10 +29,6 @@ int main(int argc, char** argv) {
   }
   return kd::run_tool("kd-eval", [&] {
     if (threads > 0) at::set_num_threads(threads);
-    o.val_cache = val_cache;
-    o.image_student = image_student;
-    o.text_student = text_student;
-    o.teacher = teacher;
     o.progress = !quiet;
     const kd::EvalReport report = kd::evaluate_students(o);
     std::filesystem::path md = markdown.empty() ? std::filesystem::path(out).replace_extension(".md")

@@ -27,6 +27,7 @@
 #include "common/text/caption_source.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
+#include "common/util/option_json.h"
 
 namespace kd::demo {
 
@@ -60,6 +61,11 @@ void validate(const TeacherTrainOptions& o) {
     throw Error("bad optimiser settings").expected("lr > 0, min_lr >= 0, weight_decay >= 0, warmup >= 0");
   }
   if (o.threads < 1) throw Error("threads must be >= 1").key("threads").got(std::to_string(o.threads));
+  if (o.precision == Precision::kFp16)
+    throw Error("the demo teacher trains on CPU: fp16 autocast needs CUDA").key("--precision").expected("bf16 or fp32");
+  if (o.max_train_seconds < 0 || o.min_chance_multiple < 0 || o.logit_scale_init < 0 || !(o.logit_scale_lr_factor >= 0))
+    throw Error("must not be negative")
+        .key("--max-train-seconds, --min-chance-multiple, --logit-scale-init, --logit-scale-lr-factor");
 }
 
 std::vector<double> chance_image_to_text(const std::vector<int64_t>& per_image, int64_t n_texts,
@@ -172,7 +178,6 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0) {
 TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   validate(o);
   TeacherTrainResult result;
-  at::set_num_threads(o.threads);
   const auto t0 = Clock::now();
   const fs::path vocab_dir = o.data_dir / "vocab";
   const BpeTokenizer tokenizer = BpeTokenizer::load(vocab_dir);
@@ -207,7 +212,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   const int64_t batch = std::min(o.batch_size, n);
   const int64_t steps_per_epoch = n / batch;  // drop the last partial batch: a contrastive batch should be full
   LrScheduleConfig schedule;
-  schedule.kind = "cosine";
+  schedule.kind = LrSchedule::kCosine;
   schedule.base_lr = o.lr;
   schedule.min_lr = o.min_lr;
   schedule.total_steps = std::max<int64_t>(steps_per_epoch * o.epochs, 1);
@@ -240,7 +245,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
       }
       torch::Tensor img, txt;
       {
-        AutocastGuard autocast(c10::DeviceType::CPU, o.bf16 ? at::kBFloat16 : at::kFloat);
+        AutocastGuard autocast(c10::DeviceType::CPU, o.precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat);
         img = model.visual->forward(pixels).embeds;  // [B, D]
         txt = model.text->forward(tokens).embeds;    // [B, D]
       }
@@ -295,14 +300,13 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   if (!o.out_dir.empty()) {
     save_clip_hf(model, o.out_dir);
     for (const char* f : {"vocab.json", "merges.txt"}) write_file_atomic(o.out_dir / f, read_file(vocab_dir / f));
+    nlohmann::json options_json;
+    options_to_json(o, options_json);
+    options_json["data_dir"] = fs::absolute(o.data_dir).string();
     nlohmann::ordered_json report = {
         {"kd_format", "kd-demo-teacher-report"}, {"kd_version", 1},
         {"config", clip_config_to_json(o.config)},
-        {"options", {{"data_dir", fs::absolute(o.data_dir).string()}, {"epochs", o.epochs},
-                     {"batch_size", o.batch_size}, {"lr", o.lr}, {"min_lr", o.min_lr},
-                     {"weight_decay", o.weight_decay}, {"warmup_steps", o.warmup_steps}, {"seed", o.seed},
-                     {"threads", o.threads}, {"max_train_seconds", o.max_train_seconds}, {"bf16", o.bf16},
-                     {"logit_scale_init", o.logit_scale_init}, {"logit_scale_lr_factor", o.logit_scale_lr_factor}}},
+        {"options", options_json},
         {"steps", result.steps}, {"epoch_loss", result.epoch_loss}, {"logit_scale", result.final_logit_scale},
         {"val", {{"ks", ks}, {"image_to_text", result.val.image_to_text}, {"text_to_image", result.val.text_to_image},
                  {"chance_image_to_text", result.chance_image_to_text},

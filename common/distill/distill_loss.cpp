@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "common/distill/train_options.h"
 #include "common/util/error.h"
 #include "common/util/shape_string.h"
 
@@ -172,8 +173,11 @@ const std::vector<std::string>& known_loss_names() {
   return kNames;
 }
 
+const double kDefaultTemperature = TrainOptions{}.t;
+
 std::vector<LossSpec> default_loss_specs() {
-  return {{"kl", 0.6, 1.0}, {"l1", 0.35, 1.0}, {"ce", 0.05, 1.0}};
+  const TrainOptions defaults;
+  return parse_loss_specs(defaults.loss, defaults.weight, defaults.loss_scale);
 }
 
 namespace {
@@ -197,8 +201,10 @@ void validate_specs(const std::vector<LossSpec>& specs) {
     if (!is_known(s.name))
       throw Error("unknown distillation loss").key(s.name).expected("one of: " + join(known_loss_names()));
     if (!seen.insert(s.name).second) throw Error("distillation loss given twice").key(s.name);
-    if (!std::isfinite(s.weight)) throw Error("loss weight is not finite").key(s.name).got(std::to_string(s.weight));
-    if (!std::isfinite(s.scale)) throw Error("loss scale is not finite").key(s.name).got(std::to_string(s.scale));
+    if (!std::isfinite(s.weight) || s.weight < 0)
+      throw Error("loss weight must be a number >= 0 (loss '" + s.name + "')").key("--weight").got(std::to_string(s.weight));
+    if (!std::isfinite(s.scale) || s.scale < 0)
+      throw Error("loss scale must be a number >= 0 (loss '" + s.name + "')").key("--loss_scale").got(std::to_string(s.scale));
   }
 }
 

@@ -69,15 +69,16 @@ struct LossSpec {
 // "l1", "kl", "ce", "cos", "fd", "affinity", "affinity_topk", "icl".
 const std::vector<std::string>& known_loss_names();
 
-// Defaults, pairing weights with losses BY POSITION in --loss:
+// kd-train's defaults (TrainOptions' member initialisers, their one source), pairing weights with losses BY
+// POSITION in --loss:
 //   --loss kl l1 ce --weight 0.6 0.35 0.05 --loss_scale 1 1 1   (kl 0.6, l1 0.35, ce 0.05), temperature 4.
 // The brief also wrote "Σ weight·scale·{l1, ce, kl} (0.6/0.35/0.05)", which would pair 0.6 with l1; we follow the
 // option list as typed (the CLI is what a run records), so the only rule is "i-th weight ↔ i-th loss".
 std::vector<LossSpec> default_loss_specs();
-constexpr double kDefaultTemperature = 4.0;
+extern const double kDefaultTemperature;
 
 // Builds specs from the seed's flags. weights.size() and scales.size() must equal names.size(); an empty
-// `scales` means all 1. Unknown or repeated names, mismatched lengths, non-finite numbers → kd::Error.
+// `scales` means all 1. Unknown or repeated names, mismatched lengths, negative or non-finite numbers → kd::Error.
 std::vector<LossSpec> parse_loss_specs(const std::vector<std::string>& names, const std::vector<double>& weights,
                                        const std::vector<double>& scales);
 

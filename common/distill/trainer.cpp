@@ -2,10 +2,8 @@
 #include "common/distill/trainer.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
-#include <tbb/global_control.h>
 
 #include <chrono>
 #include <cstdio>
@@ -48,8 +46,8 @@ at::Device resolve_device(const TrainOptions& o, const DistEnv& env) {
 }
 
 at::ScalarType amp_dtype(const TrainOptions& o, const at::Device& device) {
-  if (o.precision == "bf16") return at::kBFloat16;
-  if (o.precision == "16") return device.is_cuda() ? at::kHalf : at::kBFloat16;  // CPU: bf16 (warned in train_main)
+  if (o.precision == Precision::kBf16) return at::kBFloat16;
+  if (o.precision == Precision::kFp16) return device.is_cuda() ? at::kHalf : at::kBFloat16;  // CPU: bf16 (warned)
   return at::kFloat;
 }
 
@@ -103,11 +101,6 @@ void append_line(const fs::path& file, const nlohmann::json& j) {
 }  // namespace
 
 TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
-  if (o.threads > 0) at::set_num_threads(o.threads);
-  // --num_workers: the decode threads (TBB) that render the next batch while the current one trains.
-  std::optional<tbb::global_control> workers;
-  if (o.num_workers > 0)
-    workers.emplace(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(o.num_workers));
   const bool image = is_image_student(o);
   const fs::path run = o.save_dir / o.model_name;
   const fs::path ckpt_dir = run / "checkpoints", last = ckpt_dir / "last.ckpt", metrics = run / "metrics.jsonl";
@@ -189,7 +182,7 @@ TrainResult run_training(const TrainOptions& o, const DistEnv& env) {
   auto save_checkpoint = [&](const nlohmann::json& extra) {
     if (!main) return;
     state.loss_scaler = scaler.state();
-    state.lr_schedule = {{"kind", schedule.kind}, {"base_lr", schedule.base_lr}, {"total_steps", schedule.total_steps}};
+    state.lr_schedule = {{"kind", enum_name(schedule.kind)}, {"base_lr", schedule.base_lr}, {"total_steps", schedule.total_steps}};
     state.extra = extra;
     save_run_checkpoint(last, named, optimizer, generators, state);
     if (extra.contains("val_acc") && o.save_top_k > 0) keep_best_k(ckpt_dir, last, o.save_top_k, "val_acc");
@@ -326,11 +319,11 @@ int train_main(TrainOptions o, const std::vector<std::string>& child_args) {
   }
   o = resolve_train_options(o);
   const DistEnv env = dist_env_from_environment();
-  const bool want_ddp = o.strategy == "ddp" && o.gpus.size() > 1;
+  const bool want_ddp = o.strategy == Strategy::kDdp && o.gpus.size() > 1;
   if (!o.gpus.empty() && !at::hasCUDA() && !o.quiet && env.rank == 0)
     std::fprintf(stderr, "kd-train: no CUDA here: --gpus %zu device(s) run as %s on CPU\n", o.gpus.size(),
                  want_ddp ? "that many Gloo processes" : "one process");
-  if (o.precision == "16" && (o.gpus.empty() || !at::hasCUDA()) && !o.quiet && env.rank == 0)
+  if (o.precision == Precision::kFp16 && (o.gpus.empty() || !at::hasCUDA()) && !o.quiet && env.rank == 0)
     std::fprintf(stderr, "kd-train: --precision 16 (fp16) needs CUDA; using bf16 autocast on CPU\n");
   if (!env.from_launcher && want_ddp) {
     SpawnOptions spawn;

@@ -24,7 +24,7 @@ struct TrainResult {
 // RUN/student.safetensors.
 TrainResult run_training(const TrainOptions& options, const DistEnv& env);
 
-// The tool's entry: --resume RUN reads RUN/config.json; `--gpus a,b --strategy ddp` without a launcher spawns one
+// The tool's entry (thread limits are the tool's): --resume RUN reads RUN/config.json; `--gpus a,b --strategy ddp` without a launcher spawns one
 // process per entry (re-running this program with `child_args`); under torchrun/SLURM the environment decides.
 // Returns the exit status.
 int train_main(TrainOptions options, const std::vector<std::string>& child_args);

@@ -83,6 +83,11 @@ std::vector<PairingResult> score_pairings(const ValCache& cache, const torch::Te
 EvalReport evaluate_students(const EvalOptions& o) {
   if (o.image_student.empty() && o.text_student.empty())
     throw Error("nothing to evaluate").hint("pass --image-student and/or --text-student");
+  if (o.batch <= 0) throw Error("must be positive").key("--batch").got(std::to_string(o.batch));
+  if (o.block_rows <= 0) throw Error("must be positive").key("--block-rows").got(std::to_string(o.block_rows));
+  if (o.teacher_rows < 0) throw Error("must not be negative").key("--teacher-rows").got(std::to_string(o.teacher_rows));
+  for (int64_t k : o.ks)
+    if (k <= 0) throw Error("must be positive").key("--ks").got(std::to_string(k));
   const torch::Device device = parse_device(o.device);
   if (device.is_cuda()) use_strict_fp32_on_cuda();  // kd-eval scores in float32
   const ValCache cache = read_val_cache(o.val_cache);

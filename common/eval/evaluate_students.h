@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <type_traits>
+
 #include "common/eval/eval_report.h"
 #include "common/eval/val_cache.h"
+#include "common/util/option_fields.h"
 
 namespace kd {
 
@@ -24,6 +27,20 @@ struct EvalOptions {
   int64_t teacher_rows = 256;           // the teacher's towers are timed on the first this-many images and captions
   bool progress = true;                 // progress lines on stderr
 };
+
+// The one description of EvalOptions (option_fields.h); kd-eval adds its output paths, --threads and --quiet.
+template <class O, class V, std::enable_if_t<std::is_same_v<std::remove_const_t<O>, EvalOptions>, int> = 0>
+void visit_fields(O& o, V&& v) {
+  v(o.val_cache, {"val-cache", "val cache folder (kd-extract val)", kRequired});
+  v(o.image_student, {"image-student", "image student: run folder, .safetensors, or HF folder"});
+  v(o.text_student, {"text-student", "text student: run folder, .safetensors, or HF folder"});
+  v(o.teacher, {"teacher", "the cache's teacher (optional): checked against teacher_id and timed"});
+  v(o.ks, {"ks", "Recall@K values"});
+  v(o.batch, {"batch", "rows per forward pass"});
+  v(o.device, {"device", "cpu, cuda or cuda:N"});
+  v(o.block_rows, {"block-rows", "query rows per similarity block (memory ≈ rows · candidates · 13 B)"});
+  v(o.teacher_rows, {"teacher-rows", "images and captions the teacher is timed on"});
+}
 
 // "cpu", "cuda", "cuda:1" -> a device; kd::Error otherwise.
 torch::Device parse_device(const std::string& name);

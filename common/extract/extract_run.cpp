@@ -1,9 +1,6 @@
 // Orchestration of kd-extract: inputs, restart checks, shards, skipped.tsv and index.json.
 #include "common/extract/extract_run.h"
 
-#include <ATen/Parallel.h>
-#include <tbb/global_control.h>
-
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -87,9 +84,9 @@ nlohmann::json preprocess_json(const ExtractOptions& o, int resolution) {
   return {{"resolution", resolution},
           {"mean", {kClipMean[0], kClipMean[1], kClipMean[2]}},
           {"std", {kClipStd[0], kClipStd[1], kClipStd[2]}},
-          {"resize", o.resize},
+          {"resize", enum_name(o.resize)},
           {"interpolation", "bicubic (PIL, antialiased)"},
-          {"jpeg_decode", o.resize == "fast" ? "DCT scale M/8 per view: smallest M keeping the view's short side >= "
+          {"jpeg_decode", o.resize == ResizeMode::kFast ? "DCT scale M/8 per view: smallest M keeping the view's short side >= "
                                                "resolution (render_view.h)"
                                              : "full size"},
           {"crop", "view 0: center crop; views 1..V-1: random resized crop, see view_params"},
@@ -158,7 +155,7 @@ class ShardMaker {
   ShardMaker(const ExtractOptions& o, Inputs& in, TeacherEncoder& teacher, const LogitBank* bank,
              const nlohmann::json& record)
       : o_(o), in_(in), teacher_(teacher), bank_(bank), record_(record),
-        storage_(o.dtype == "fp16" ? FloatStorage::kFloat16 : FloatStorage::kFloat32) {
+        storage_(o.dtype.value_or(FloatStorage::kFloat16)) {
     if (o.kind != ExtractKind::kImage) tokenizer_ = BpeTokenizer::load(find_vocab_for_teacher(o.teacher, o.vocab));
   }
 
@@ -212,7 +209,7 @@ class ShardMaker {
     r.view_options.aug_prob = static_cast<float>(o_.aug_prob);
     r.seed = o_.seed;
     r.resolution = static_cast<int>(teacher_.config().vision.image_size);
-    r.resize = o_.resize == "fast" ? ResizeMode::kFast : ResizeMode::kExact;
+    r.resize = o_.resize;
     r.max_pixels = o_.max_pixels;
     r.batch = o_.batch;
     return r;
@@ -353,11 +350,6 @@ void write_index_and_skipped(const ExtractOptions& o, const Inputs& in, const Te
 }  // namespace
 
 ExtractSummary run_extract(const ExtractOptions& o) {
-  std::optional<tbb::global_control> tbb_threads;
-  if (o.threads > 0) {
-    tbb_threads.emplace(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(o.threads));
-    at::set_num_threads(o.threads);
-  }
   const std::string tool = "kd-extract " + to_string(o.kind);
   TeacherEncoder teacher(o.teacher, o.device, o.precision);
   Inputs in = gather_inputs(o);

@@ -45,10 +45,16 @@
 #include "common/image/jpeg_decode.h"
 #include "common/image/pil_resize.h"
 #include "common/image/pixel_rect.h"
+#include "common/util/enum_names.h"
 
 namespace kd {
 
 enum class ResizeMode { kExact, kFast };
+inline const std::vector<EnumSpelling<ResizeMode>>& enum_spellings(ResizeMode) {  // --resize, cache attributes
+  static const std::vector<EnumSpelling<ResizeMode>> kNames = {{ResizeMode::kExact, {"exact"}},
+                                                              {ResizeMode::kFast, {"fast"}}};
+  return kNames;
+}
 
 // OpenAI CLIP normalisation constants (RGB).
 constexpr float kClipMean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
