@@ -152,6 +152,21 @@ TEST(OptionEnums, EverySpellingParsesOnce) {
   }
 }
 
+TEST(LossTable, NamesInputsAndDefaultsComeFromOnePlace) {
+  EXPECT_EQ(kd::known_loss_names(),
+            (std::vector<std::string>{"l1", "kl", "ce", "cos", "fd", "affinity", "affinity_topk", "icl"}));
+  EXPECT_EQ(kd::loss_inputs({{"kl", 1, 1}, {"l1", 1, 1}}), unsigned(kd::kLossTeacher));
+  EXPECT_EQ(kd::loss_inputs({{"affinity_topk", 1, 1}}), unsigned(kd::kLossBank | kd::kLossTopk));
+  EXPECT_EQ(kd::loss_inputs({{"icl", 1, 1}}), unsigned(kd::kLossTeacherOther));
+  const kd::TrainOptions defaults;
+  const auto specs = kd::default_loss_specs();
+  ASSERT_EQ(specs.size(), defaults.loss.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    EXPECT_EQ(specs[i].name, defaults.loss[i]);
+    EXPECT_EQ(specs[i].weight, defaults.weight[i]);
+  }
+}
+
 // kd-extract and kd-train read both precision spellings (the Makefile passes one PRECISION to both).
 TEST(ToolPrecision, BothSpellingsReachTheLibrary) {
   kd::test::TempDir dir("kd-precision");

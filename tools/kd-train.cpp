@@ -1,6 +1,8 @@
 // kd-train: distil a CLIP student (image or text) from kd-extract's caches. Accepts the seed's command lines
-// (`python main.py` flags, underscores or dashes). Options come from kd::TrainOptions' one description; this
-// process's thread limits are set here; the work is kd::train_main.
+// (`python main.py` flags, underscores or dashes). Here: options (kd::TrainOptions' one description), --resume's
+// reading of RUN/config.json, the thread limits, and `--gpus a,b --strategy ddp` without a launcher: one process per
+// device (this program again, with the torchrun variables). Each process runs kd::run_training.
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 #include <tbb/global_control.h>
@@ -8,9 +10,29 @@
 #include <cstdio>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
+#include "common/distill/process_spawn.h"
 #include "common/distill/trainer.h"
+#include "common/util/atomic_file.h"
 #include "tools/option_cli.h"
 #include "tools/tool_main.h"
+
+namespace {
+
+// --resume RUN: the run's own options (RUN/config.json), placed at RUN, with this command's --quiet.
+kd::TrainOptions options_of_run(const kd::TrainOptions& given) {
+  const std::filesystem::path config = given.resume / "config.json";
+  kd::TrainOptions o = kd::train_options_from_json(nlohmann::json::parse(kd::read_file(config), nullptr, false),
+                                                   config.string());
+  o.resume = given.resume;
+  o.save_dir = given.resume.parent_path();
+  o.model_name = given.resume.filename().string();
+  o.quiet = given.quiet;
+  return o;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"kd-train: distil a CLIP student from teacher caches (kd-extract); seed flags accepted", "kd-train"};
@@ -19,12 +41,30 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   return kd::run_tool("kd-train", [&] {
+    if (!o.resume.empty()) o = options_of_run(o);
+    o = kd::resolve_train_options(o);
+    const kd::DistEnv env = kd::dist_env_from_environment();
+    const bool want_ddp = o.strategy == kd::Strategy::kDdp && o.gpus.size() > 1;
+    const bool cuda = !o.gpus.empty() && at::hasCUDA();
+    if (!o.gpus.empty() && !cuda && !o.quiet && env.rank == 0)
+      std::fprintf(stderr, "kd-train: no CUDA here: --gpus %zu device(s) run as %s on CPU\n", o.gpus.size(),
+                   want_ddp ? "that many Gloo processes" : "one process");
+    if (o.precision == kd::Precision::kFp16 && !cuda && !o.quiet && env.rank == 0)
+      std::fprintf(stderr, "kd-train: --precision 16 (fp16) needs CUDA; using bf16 autocast on CPU\n");
+    if (!env.from_launcher && want_ddp) {
+      kd::SpawnOptions spawn;
+      spawn.n_procs = static_cast<int>(o.gpus.size());
+      spawn.args = std::vector<std::string>(argv + 1, argv + argc);
+      const kd::SpawnResult r = kd::spawn_local_workers(spawn);
+      if (!r.ok) std::fprintf(stderr, "kd-train: worker %d failed\n", r.first_failed_rank);
+      return r.ok ? 0 : 1;
+    }
     // This process's thread limits: intra-op (--threads) and the decode workers (--num_workers, TBB).
-    if (o.threads < 0) throw kd::Error("must not be negative").key("--threads").got(std::to_string(o.threads));
     if (o.threads > 0) at::set_num_threads(o.threads);
     std::optional<tbb::global_control> workers;
     if (o.num_workers > 0)
       workers.emplace(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(o.num_workers));
-    return kd::train_main(o, std::vector<std::string>(argv + 1, argv + argc));
+    kd::run_training(o, env);
+    return 0;
   });
 }

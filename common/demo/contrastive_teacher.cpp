@@ -22,12 +22,13 @@
 #include "common/util/progress.h"
 #include "common/distill/autocast_guard.h"
 #include "common/distill/lr_schedule.h"
+#include "common/distill/optimizer_step.h"
 #include "common/distill/param_groups.h"
+#include "common/util/option_json.h"
 #include "common/image/clip_preprocess.h"
 #include "common/text/caption_source.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
-#include "common/util/option_json.h"
 
 namespace kd::demo {
 
@@ -193,31 +194,28 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   ClipModel model = ClipModel::create(o.config, o.seed);
   if (o.logit_scale_init > 0) model.logit_scale.fill_(std::log(o.logit_scale_init));
   model.logit_scale.requires_grad_(true);
-  std::vector<torch::Tensor> decay, no_decay, scale;
-  for (auto& [name, t] : model.named_tensors()) {
-    if (name == "logit_scale") scale.push_back(t);
-    else (exempt_from_weight_decay(name, t) ? no_decay : decay).push_back(t);
-  }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  auto adamw = [&](double wd) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(o.lr).betas({0.9, 0.98}).eps(1e-6).weight_decay(wd));
-  };
-  groups.emplace_back(decay, adamw(o.weight_decay));
-  groups.emplace_back(no_decay, adamw(0.0));
-  groups.emplace_back(scale, adamw(0.0));
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.lr));
 
   const int64_t n = train.pixels.size(0);
   const int64_t batch = std::min(o.batch_size, n);
   const int64_t steps_per_epoch = n / batch;  // drop the last partial batch: a contrastive batch should be full
-  LrScheduleConfig schedule;
+  // kd's step machinery (optimizer_step.h), as kd-train uses it: AdamW groups by param_groups.h's rule, with
+  // logit_scale in a group of its own at lr × logit_scale_lr_factor; cosine schedule with warmup.
+  AdamWSettings adamw;
+  adamw.lr = o.lr;
+  adamw.weight_decay = o.weight_decay;
+  std::vector<torch::optim::OptimizerParamGroup> groups =
+      adamw_param_groups(model.named_tensors(), adamw, {"logit_scale"});
+  OptimizerStepOptions step_options;
+  LrScheduleConfig& schedule = step_options.schedule;
   schedule.kind = LrSchedule::kCosine;
   schedule.base_lr = o.lr;
   schedule.min_lr = o.min_lr;
   schedule.total_steps = std::max<int64_t>(steps_per_epoch * o.epochs, 1);
   schedule.warmup_steps = std::min(o.warmup_steps, schedule.total_steps - 1);
-  validate(schedule);
+  step_options.steps_per_epoch = steps_per_epoch;
+  step_options.lr_factors.assign(groups.size(), 1.0);
+  step_options.lr_factors.back() = o.logit_scale_lr_factor;
+  OptimizerStep optimizer(std::move(groups), step_options);
 
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed ^ 0x7E4C4E5ull);
   DemoRng caption_rng(o.seed ^ 0xCA97105ull);
@@ -238,11 +236,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
       const torch::Tensor tokens = train.tokens.index_select(0, rows_t).slice(1, 0, train.max_tokens);  // [B, L]
       const torch::Tensor pixels = train.pixels.index_select(0, idx);                                 // [B, 3, R, R]
 
-      const double lr = learning_rate(schedule, result.steps, steps_per_epoch);
-      for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
-        static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
-            .lr(g == 2 ? lr * o.logit_scale_lr_factor : lr);
-      }
+      const double lr = optimizer.set_lr(result.steps);
       torch::Tensor img, txt;
       {
         AutocastGuard autocast(c10::DeviceType::CPU, o.precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat);
@@ -255,9 +249,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
       const torch::Tensor target = torch::arange(batch, torch::kInt64);
       const torch::Tensor loss = 0.5 * (torch::nn::functional::cross_entropy(logits, target) +
                                         torch::nn::functional::cross_entropy(logits.t(), target));
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
+      optimizer.apply(loss);
       {
         torch::NoGradGuard no_grad;
         model.logit_scale.clamp_(0.0, max_log_scale);
