@@ -1,5 +1,5 @@
 // Text cleaning pieces with Python semantics: UTF-8 'replace' decoding, html.unescape, str.lower, the ftfy subset.
-// Expected values were produced with CPython 3.11 (html.unescape, bytes.decode, str.lower).
+// Expected values were produced with CPython 3.11 (html.unescape, bytes.decode, str.lower) and ftfy 6.3.1.
 #include <gtest/gtest.h>
 
 #include "common/text/ftfy_fix.h"
@@ -81,4 +81,24 @@ TEST(TextCleaning, FtfySubset) {
   EXPECT_EQ(fix("&#65abc; &#x41;"), "&#65abc; A");                                   // partial numeric kept
   EXPECT_EQ(fix("a\r\nb\xE2\x80\xA8" "c"), "a\nb\nc");                               // line breaks
   EXPECT_EQ(fix("x\xEF\xBB\xBFy"), "xy");                                           // BOM removed
+}
+
+// ftfy 6.3.1's outputs (run from its source) for mojibake and the other fixes kd added for it.
+TEST(TextCleaning, FtfyFixesMojibake) {
+  EXPECT_EQ(fix("\xC3\x8E\xC2\xB3"), "\xCE\xB3");                                   // "Î³" -> "γ"
+  EXPECT_EQ(fix("caf\xC3\x83\xC2\xA9"), "caf\xC3\xA9");                             // "cafÃ©" -> "café"
+  EXPECT_EQ(fix("\xC3\xA2\xE2\x82\xAC\xE2\x84\xA2"), "'");                          // "â€™" -> "’" -> "'"
+  EXPECT_EQ(fix("\xC3\xA2\xE2\x82\xAC\xC5\x93 like this \xC3\xA2\xE2\x82\xAC\xEF\xBF\xBD"),
+            "\" like this \xEF\xBF\xBD");                                           // lossy: "â€�" -> "�"
+  EXPECT_EQ(fix("voil\xC3\x83 le travail"), "voil\xC3\xA0 le travail");             // restore_byte_a0
+  EXPECT_EQ(fix("\xC3\x90\xC5\xA1\xC3\x90\xC2\xBE\xC3\x91\xCB\x86\xC3\x90\xC2\xBA\xC3\x90\xC2\xB0"),
+            "\xD0\x9A\xD0\xBE\xD1\x88\xD0\xBA\xD0\xB0");                            // "ÐšÐ¾ÑˆÐºÐ°" -> "Кошка"
+  EXPECT_EQ(fix("\xE2\x9C\x94 No problems"), "\xE2\x9C\x94 No problems");           // clean text stays
+  EXPECT_EQ(fix("S\xC3\xA3o Paulo \xC3\x83 la"), "S\xC3\xA3o Paulo \xC3\xA0 la");   // "Ã la" -> "à la"
+  EXPECT_EQ(fix("\xC7\xB2" "ava \xC7\xB1 \xC7\xB3"), "Dzava DZ dz");                // DZ digraphs split
+}
+
+TEST(TextCleaning, FtfyFixesSurrogates) {
+  const std::u32string in = {U'a', 0xD83D, 0xDE00, U'b', 0xDC00, 0xD800};
+  EXPECT_EQ(kd::text::ftfy_fix_text(in), (std::u32string{U'a', 0x1F600, U'b', 0xFFFD, 0xFFFD}));
 }

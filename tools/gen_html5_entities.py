@@ -4,8 +4,7 @@
   - Python's html.entities.html5 (what html.unescape decodes), sorted by name;
   - ftfy's extra upper-cased entities ("&EACUTE;" -> "É"), built with ftfy's rule (chardata._build_html_entities);
   - ftfy's character-width map (chardata._build_width_map: U+3000 and NFKC of U+FF01..U+FFEF);
-  - html.unescape's numeric-reference tables (_invalid_charrefs, _invalid_codepoints);
-  - ftfy's sloppy-windows-1252 decoding of the C1 bytes (fixes.fix_c1_controls).
+  - html.unescape's numeric-reference tables (_invalid_charrefs, _invalid_codepoints).
 Run with the system Python from the repository root:  /usr/bin/python3 tools/gen_html5_entities.py
 """
 import html
@@ -70,17 +69,7 @@ def main():
     for i in range(0, len(inv), 8):
         lines.append("    " + " ".join("0x%X," % c for c in inv[i:i + 8]))
     lines += ["};", "const size_t kHtmlInvalidCodepointCount = %d;" % len(inv), ""]
-    lines.append("// ftfy's sloppy-windows-1252 decoding of the C1 bytes 0x80..0x9F (undefined bytes map to themselves).")
-    lines.append("const char32_t kSloppyCp1252C1[32] = {")
-    c1 = []
-    for b in range(0x80, 0xA0):
-        try:
-            c1.append(ord(bytes([b]).decode("cp1252")))
-        except UnicodeDecodeError:
-            c1.append(b)
-    for i in range(0, 32, 8):
-        lines.append("    " + " ".join("0x%X," % c for c in c1[i:i + 8]))
-    lines += ["};", "", "}  // namespace kd::text", ""]
+    lines += ["}  // namespace kd::text", ""]
     with open(OUT, "w", encoding="ascii") as f:
         f.write("\n".join(lines))
     print("wrote", OUT, len(html5), "entities,", len(upper), "upper,", len(width), "width")

@@ -4,7 +4,7 @@
 // Text pipeline (what SimpleTokenizer.encode does, in order), on the caption's UTF-8 bytes:
 //   1. decode UTF-8 like bytes.decode('utf-8', 'replace'): each maximal ill-formed subpart -> one U+FFFD, so
 //      invalid input never throws and never crashes (U+FFFD then tokenizes like any other character);
-//   2. ftfy.fix_text — the subset documented in common/text/ftfy_fix.h (NFC, entities, quotes, widths, ...);
+//   2. ftfy.fix_text (6.3.1 defaults, common/text/ftfy_fix.h: entities, mojibake repair, quotes, widths, NFC, ...);
 //   3. html.unescape twice (Python semantics, common/text/html_unescape.h); strip;
 //   4. collapse runs of Unicode whitespace to ' ', strip; 5. str.lower();
 //   6. split with <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+

@@ -23,6 +23,7 @@
 #include "common/image/clip_preprocess.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
+#include "common/util/library_warnings.h"
 #include "common/util/progress.h"
 
 namespace kd {
@@ -34,6 +35,7 @@ using cache::ShardWriter;
 
 constexpr const char* kRunFile = "extract.json";
 constexpr const char* kSkippedFile = "skipped.tsv";
+constexpr const char* kLogFile = "extract.log";  // appended: library warnings of each run, one line per kind
 
 // Everything a kind needs, gathered once: the units to shard and the inputs they come from.
 struct Inputs {
@@ -350,6 +352,7 @@ void write_index_and_skipped(const ExtractOptions& o, const Inputs& in, const Te
 }  // namespace
 
 ExtractSummary run_extract(const ExtractOptions& o) {
+  WarningCapture library_warnings;  // libvips's warnings: counted per kind, reported once at the end
   const std::string tool = "kd-extract " + to_string(o.kind);
   TeacherEncoder teacher(o.teacher, o.device, o.precision);
   Inputs in = gather_inputs(o);
@@ -402,6 +405,18 @@ ExtractSummary run_extract(const ExtractOptions& o) {
                  (long long)summary.shards_written, (long long)summary.shards_reused, (long long)summary.shards_total,
                  (long long)summary.rows_skipped, summary.rows_skipped ? " (see skipped.tsv)" : "",
                  summary.index_written ? "; index.json written" : "; other workers' shards pending");
+  }
+  const std::vector<LibraryWarning> warned = library_warnings.warnings();
+  if (!warned.empty()) {
+    append_warnings_log(o.out / kLogFile,
+                        tool + " worker " + std::to_string(o.shard_index) + "/" + std::to_string(o.num_shards),
+                        warned);
+    if (!o.quiet) {
+      for (const LibraryWarning& w : warned) {
+        std::fprintf(stderr, "%s: %s; logged in %s\n", tool.c_str(), describe_warning(w).c_str(),
+                     (o.out / kLogFile).string().c_str());
+      }
+    }
   }
   return summary;
 }

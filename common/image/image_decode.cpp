@@ -9,6 +9,7 @@
 
 #include "common/image/jpeg_decode.h"
 #include "common/util/error.h"
+#include "common/util/library_warnings.h"
 
 namespace kd {
 namespace {
@@ -132,6 +133,7 @@ bool decode_direct(const void* data, size_t size, const DecodeOptions& options, 
 template <typename Open>
 RgbImage decode_with(Open open, const DecodeOptions& options, const std::string& name) {
   ensure_vips_initialized();
+  const WarningInputScope warning_input(name);
   try {
     VImage img = open(1);
     check_pixels(img, options, name);
@@ -155,12 +157,14 @@ void ensure_vips_initialized() {
   std::call_once(once, [] {
     ok = VIPS_INIT("kd") == 0;
     if (!ok) reason = vips_reason("unknown reason");
+    if (ok) route_glib_warnings("VIPS", "libvips");  // counted per kind, not printed per image
   });
   if (!ok) throw Error("libvips failed to initialise").got(reason);
 }
 
 ImageHeader read_image_header(const std::string& path) {
   ensure_vips_initialized();
+  const WarningInputScope warning_input(path);
   try {
     VImage img = VImage::new_from_file(path.c_str(), load_options(1));
     return ImageHeader{img.width(), img.height(), is_jpeg_loader(img)};

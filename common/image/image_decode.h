@@ -66,7 +66,8 @@ RgbImage decode_image(const std::string& path, const DecodeOptions& options = {}
 RgbImage decode_image_buffer(const void* data, size_t size, const std::string& name,
                              const DecodeOptions& options = {});
 
-// Makes sure libvips is initialised (once per process; thread-safe). Every function here calls it.
+// Makes sure libvips is initialised (once per process; thread-safe). Every function here calls it. It also routes
+// libvips's warnings through kd (common/util/library_warnings.h): counted per kind, not printed per image.
 void ensure_vips_initialized();
 
 }  // namespace kd

@@ -1,8 +1,9 @@
-// The subset of ftfy.fix_text CLIP's tokenizer relies on (see ftfy_fix.h for what and why).
+// ftfy.fix_text with its default configuration (see ftfy_fix.h for the steps).
 #include "common/text/ftfy_fix.h"
 
 #include <algorithm>
 
+#include "common/text/ftfy_encoding.h"
 #include "common/text/html5_entities.h"
 #include "common/text/html_unescape.h"
 #include "common/text/unicode_text.h"
@@ -56,12 +57,6 @@ std::u32string unescape_html(std::u32string_view s) {
   return out;
 }
 
-std::u32string fix_c1_controls(std::u32string_view s) {
-  std::u32string out(s);
-  for (char32_t& c : out) if (c >= 0x80 && c <= 0x9F) c = kSloppyCp1252C1[c - 0x80];
-  return out;
-}
-
 std::u32string fix_latin_ligatures(std::u32string_view s) {
   std::u32string out;
   out.reserve(s.size());
@@ -79,6 +74,9 @@ std::u32string fix_latin_ligatures(std::u32string_view s) {
       case 0x1CA: out += U"NJ"; break;
       case 0x1CB: out += U"Nj"; break;
       case 0x1CC: out += U"nj"; break;
+      case 0x1F1: out += U"DZ"; break;
+      case 0x1F2: out += U"Dz"; break;
+      case 0x1F3: out += U"dz"; break;
       case 0xFB00: out += U"ff"; break;
       case 0xFB01: out += U"fi"; break;
       case 0xFB02: out += U"fl"; break;
@@ -150,6 +148,26 @@ std::u32string remove_terminal_escapes(std::u32string_view s) {
   return out;
 }
 
+// Paired UTF-16 surrogates -> the character they encode; any other surrogate -> U+FFFD.
+std::u32string fix_surrogates(std::u32string_view s) {
+  auto high = [](char32_t c) { return c >= 0xD800 && c <= 0xDBFF; };
+  auto low = [](char32_t c) { return c >= 0xDC00 && c <= 0xDFFF; };
+  if (std::none_of(s.begin(), s.end(), [](char32_t c) { return c >= 0xD800 && c <= 0xDFFF; })) {
+    return std::u32string(s);
+  }
+  std::u32string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (high(s[i]) && i + 1 < s.size() && low(s[i + 1])) {
+      out.push_back(0x10000 + ((s[i] - 0xD800) << 10) + (s[i + 1] - 0xDC00));
+      ++i;
+    } else {
+      out.push_back(high(s[i]) || low(s[i]) ? 0xFFFD : s[i]);
+    }
+  }
+  return out;
+}
+
 bool is_removed_control(char32_t c) {
   return c <= 0x08 || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || (c >= 0x206A && c <= 0x206F) ||
          c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFC);
@@ -166,11 +184,13 @@ std::u32string fix_segment(std::u32string text, bool unescape) {
   for (;;) {
     const std::u32string orig = text;
     if (unescape) text = unescape_html(text);
-    text = fix_c1_controls(text);
+    text = ftfy_fix_encoding(text);
+    text = ftfy_fix_c1_controls(text);
     text = fix_latin_ligatures(text);
     text = fix_character_width(text);
     text = uncurl_quotes(text);
     text = fix_line_breaks(text);
+    text = fix_surrogates(text);
     text = remove_terminal_escapes(text);
     text = remove_control_chars(text);
     text = nfc(text);

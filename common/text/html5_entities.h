@@ -26,6 +26,5 @@ extern const WidthMapEntry kHtmlInvalidCharrefs[];  // number -> replacement (ht
 extern const size_t kHtmlInvalidCharrefCount;
 extern const char32_t kHtmlInvalidCodepoints[];  // numbers decoded to '' (html._invalid_codepoints)
 extern const size_t kHtmlInvalidCodepointCount;
-extern const char32_t kSloppyCp1252C1[32];  // byte 0x80 + i -> code point, ftfy's sloppy-windows-1252
 
 }  // namespace kd::text
