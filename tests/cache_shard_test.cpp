@@ -10,7 +10,9 @@
 #include <fstream>
 #include <functional>
 
+#include "common/cache/cache_check.h"
 #include "common/cache/cache_index.h"
+#include "common/cache/global_heap_check.h"
 #include "common/cache/cache_schema.h"
 #include "common/cache/float16.h"
 #include "common/cache/shard_reader.h"
@@ -626,12 +628,11 @@ TEST(CacheShard, VersionOneShardsWithoutDigestsAreRead) {
   }
 }
 
-// Issue 14: one corrupted byte anywhere in a shard's metadata is a kd::Error naming the file, never a crash.
-// DISABLED: a flipped byte inside HDF5's global heap (where variable-length string attributes live; HDF5 1.10 keeps
-// no checksum on it) still crashes libhdf5 (memcpy overrun in H5HG_read under H5Aread), before kd sees any data.
-// Readers that check the file's sha256 from index.json first (kd-eval's val cache, kd-extract's resume) are safe;
-// ShardReader alone is not. Kept so that the fix (e.g. fixed-length string attributes) can be checked by enabling it.
-TEST(CacheShard, DISABLED_CorruptedBytesAreErrorsNamingTheFileNotCrashes) {
+// Issue 14: one corrupted byte anywhere in a shard is a kd::Error naming the file, never a crash, even with no
+// index.json to check it against. A flipped byte in HDF5's global heap (variable-length strings; HDF5 1.10 keeps no
+// checksum on it) crashed libhdf5 (memcpy overrun in H5HG_read under H5Aread) until ShardReader walked the heaps
+// before HDF5 opens the file (global_heap_check.h).
+TEST(CacheShard, CorruptedBytesAreErrorsNamingTheFileNotCrashes) {
   kd::test::TempDir dir("kd-cache");
   const fs::path good = write_image_shard(dir / "good.h5");
   const std::string bytes = kd::read_file(good);
@@ -657,4 +658,45 @@ TEST(CacheShard, DISABLED_CorruptedBytesAreErrorsNamingTheFileNotCrashes) {
   std::printf("  %zu bytes, every 5th flipped: %d refused naming the file, %d unused bytes\n", bytes.size(), refused,
               read_ok);
   EXPECT_GT(refused, 0);
+}
+
+namespace {
+
+// Offset of the first global heap collection's first object data (a variable-length string attribute's bytes).
+size_t first_heap_object(const std::string& bytes) {
+  const size_t at = bytes.find(std::string("GCOL\x01\0\0\0", 8));
+  return at == std::string::npos ? at : at + 16 + 8;  // collection header, then the object's size field
+}
+
+}  // namespace
+
+// The global heap walk refuses a changed object size, naming the file and the collection's offset.
+TEST(CacheShard, GlobalHeapWalkRefusesAChangedObjectSize) {
+  kd::test::TempDir dir("kd-cache");
+  const fs::path p = write_text_shard(dir / "text.h5");
+  EXPECT_NO_THROW(check_global_heaps(p));
+  std::string bytes = kd::read_file(p);
+  const size_t at = first_heap_object(bytes);
+  ASSERT_NE(at, std::string::npos) << "no global heap in a shard with string attributes?";
+  bytes[at + 2] = static_cast<char>(bytes[at + 2] ^ 0x10);  // the object size grows by 1 MiB
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+  expect_error([&] { check_global_heaps(p); }, {p.string(), "global heap", "byte " + std::to_string(at - 24)});
+  expect_error([&] { ShardReader r(p); }, {p.string(), "global heap"});
+}
+
+// A reader with index.json (kd-train, kd-eval, the logit bank) checks the shard's sha256 before HDF5 sees it.
+TEST(CacheShard, IndexedShardIsCheckedAgainstItsFileDigestFirst) {
+  kd::test::TempDir dir("kd-cache");
+  const fs::path p = write_image_shard(dir / "shard-00000.h5");
+  ShardInfo info{"shard-00000.h5", 4, 0, kd::sha256_file_hex(p), ""};
+  EXPECT_NO_THROW(open_indexed_shard(dir.path(), info));
+  std::string bytes = kd::read_file(p);
+  const size_t at = first_heap_object(bytes);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 2] = static_cast<char>(bytes[at + 2] ^ 0x10);
+  std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+  expect_error([&] { open_indexed_shard(dir.path(), info); },
+               {p.string(), "'sha256'", "checksum in index.json", "expected " + info.sha256});
+  info.sha256.clear();  // a version-1 index records no digest: the heap walk still refuses it
+  expect_error([&] { open_indexed_shard(dir.path(), info); }, {p.string(), "global heap"});
 }

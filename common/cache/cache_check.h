@@ -9,10 +9,9 @@
 
 #include "common/cache/cache_index.h"
 #include "common/cache/cache_schema.h"
+#include "common/cache/shard_reader.h"
 
 namespace kd::cache {
-
-class ShardReader;
 
 // What one checked shard says about itself (metadata only: nothing here grows with its rows).
 struct CheckedShard {
@@ -37,6 +36,11 @@ struct CheckedCache {
 // checked as they are read (Fletcher32 per chunk, the strings digest per whole string dataset).
 // Throws kd::Error naming the shard file, the attribute or dataset, expected and got.
 CheckedShard check_shard_against_index(ShardReader& reader, const CacheIndex& index, const ShardInfo& info);
+
+// Opens shard `info` of the cache in `dir` safely: when index.json records the file's sha256 it is checked first
+// (throws kd::Error naming the shard, expected and got on a mismatch), else the reader walks the file's global heaps
+// (ShardTrust). After this, the file may be reopened with ShardTrust::kChecked.
+ShardReader open_indexed_shard(const std::filesystem::path& dir, const ShardInfo& info);
 
 // Reads DIR/index.json (kind must be `kind` unless empty) and checks every shard it lists with
 // check_shard_against_index; all shards must share views, preprocessing, logit_scale and bank. Shard names and

@@ -5,6 +5,7 @@
 
 #include "common/cache/cache_schema.h"
 #include "common/cache/float16.h"
+#include "common/cache/global_heap_check.h"
 #include "common/cache/zstd_filter.h"
 #include "common/util/error.h"
 #include "common/util/sha256.h"
@@ -109,7 +110,7 @@ std::string stored_type_name(StoredType t) {
   }
 }
 
-ShardReader::ShardReader(std::filesystem::path path) : path_(std::move(path)) {
+ShardReader::ShardReader(std::filesystem::path path, ShardTrust trust) : path_(std::move(path)) {
   H5Quiet quiet;
   register_zstd_filter();
   const std::string file = path_.string();
@@ -119,6 +120,7 @@ ShardReader::ShardReader(std::filesystem::path path) : path_(std::move(path)) {
     H5Eclear2(H5E_DEFAULT);
     throw Error("not an HDF5 file").file(file).expected("a kd-cache shard (HDF5)");
   }
+  if (trust == ShardTrust::kUnchecked) check_global_heaps(path_);
   file_ = h5_file(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   h5_check(file_.get(), "cannot open shard", file);
   if (!has_attr(kAttrFormat))

@@ -41,11 +41,19 @@ struct StoredArray {
 // The version-2 digest of a string dataset: SHA-256 hex of the strings, each followed by one NUL byte.
 std::string strings_sha256(const std::vector<std::string>& values);
 
+// Whether the file's bytes were checked before this open. HDF5 1.10 keeps no checksum on its global heap (where
+// variable-length strings live) and crashes on a corrupted one, so an unchecked file is walked first
+// (global_heap_check.h: reads the whole file once).
+enum class ShardTrust {
+  kUnchecked,  // walk the global heaps before HDF5 opens the file
+  kChecked,    // the caller checked the file: its sha256 from index.json, or a walk by an earlier open
+};
+
 class ShardReader {
  public:
   // Opens read-only; registers the zstd filter; throws kd::Error (file, expected, got) unless the root attributes
-  // say kd_format == "kd-cache" and kd_version is readable (1 or 2).
-  explicit ShardReader(std::filesystem::path path);
+  // say kd_format == "kd-cache" and kd_version is readable (1 or 2). A corrupt file is a kd::Error naming it.
+  explicit ShardReader(std::filesystem::path path, ShardTrust trust = ShardTrust::kUnchecked);
   ShardReader(const ShardReader&) = delete;
   ShardReader& operator=(const ShardReader&) = delete;
   ShardReader(ShardReader&&) = default;

@@ -162,7 +162,7 @@ int64_t StudentDataset::resident_bytes() const {
 void StudentDataset::read_piece(const RowPiece& piece, int64_t epoch, uint64_t seed, LaneWindow& w) {
   const c::CheckedShard& cs = cache_.shards[static_cast<size_t>(piece.shard)];
   const std::string file = cs.path.string();
-  const c::ShardReader r(cs.path);
+  const c::ShardReader r(cs.path, c::ShardTrust::kChecked);  // check_cache opened it with open_indexed_shard
   // The first time this process touches a shard its whole keys dataset is read: that checks the keys digest.
   if (!keys_checked_[static_cast<size_t>(piece.shard)]) {
     r.read_strings(c::kKeys);

@@ -9,7 +9,6 @@
 #include "common/cache/resize_mode_attr.h"
 #include "common/cache/shard_reader.h"
 #include "common/util/error.h"
-#include "common/util/sha256.h"
 
 namespace kd {
 
@@ -26,15 +25,8 @@ ValCache read_val_cache(const std::filesystem::path& dir) {
   ValCache v;
   v.dir = dir;
   v.shard = dir / index.shards[0].file;
-  // The val shard is small and read whole: its file digest is checked too (when index.json records it).
   const c::ShardInfo& info = index.shards[0];
-  if (!info.sha256.empty() && std::filesystem::is_regular_file(v.shard)) {
-    const std::string got = sha256_file_hex(v.shard);
-    if (got != info.sha256)
-      throw Error("val shard does not match its checksum in index.json (changed or corrupt)").file(v.shard.string())
-          .key("shards[0].sha256").expected(info.sha256).got(got).hint("re-extract the val cache");
-  }
-  c::ShardReader reader(v.shard);
+  c::ShardReader reader = c::open_indexed_shard(dir, info);
   const c::CheckedShard checked = c::check_shard_against_index(reader, index, info);
   const c::ShardCounts counts = checked.counts;
   v.teacher_id = reader.string_attr(c::kAttrTeacherId);

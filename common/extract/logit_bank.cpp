@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include "common/cache/cache_check.h"
 #include "common/cache/cache_index.h"
 #include "common/cache/cache_schema.h"
 #include "common/cache/shard_reader.h"
@@ -27,7 +28,7 @@ LogitBank load_logit_bank(const std::filesystem::path& dir, const std::string& e
   bank.kind = index.kind;
   std::vector<at::Tensor> parts;
   for (const auto& shard : index.shards) {
-    cache::ShardReader reader(dir / shard.file);
+    cache::ShardReader reader = cache::open_indexed_shard(dir, shard);
     cache::ArrayF32 a = reader.read_floats(cache::kEmbeds);
     at::Tensor t = at::from_blob(a.data.data(), a.shape, at::kFloat).clone();  // [N, D] or [N, V, D]
     if (t.dim() == 3) t = t.select(1, 0).contiguous();
