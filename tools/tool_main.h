@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 
+#include "common/cache/h5_exit.h"
 #include "common/util/error.h"
 #include "common/util/error_kinds.h"
 
@@ -38,6 +39,7 @@ inline std::optional<int> parse_tool_args(CLI::App& app, int argc, char** argv) 
 // kd::InternalError or any other exception (a bug or a library failure), which says so.
 template <class Body>
 int run_tool(const char* name, Body&& body) {
+  cache::disable_hdf5_exit_cleanup();  // before any HDF5 call (h5_exit.h)
   try {
     return body();
   } catch (const UsageError& e) {

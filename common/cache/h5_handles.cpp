@@ -1,6 +1,8 @@
 // HDF5 error handling for kd: silencing HDF5's printer and folding its error stack into kd::Error.
 #include "common/cache/h5_handles.h"
 
+#include "common/cache/h5_exit.h"
+
 #include <vector>
 
 #include "common/util/error.h"
@@ -8,9 +10,26 @@
 namespace kd::cache {
 namespace {
 
+// A system call's failure, which HDF5 words over two lines ("file write failed: time = ..., filename = ...,
+// errno = 28, error message = 'No space left on device', buf = ..."), as "file write failed: No space left on
+// device"; other reasons as they are.
+std::string short_reason(std::string desc) {
+  const std::string tag = "error message = '";
+  const size_t at = desc.find(tag);
+  if (at != std::string::npos) {
+    const size_t end = desc.find('\'', at + tag.size());
+    const std::string message = desc.substr(at + tag.size(), end == std::string::npos ? end : end - at - tag.size());
+    const size_t colon = desc.find(": time =");
+    desc = (colon == std::string::npos ? std::string("system call failed") : desc.substr(0, colon)) + ": " + message;
+  }
+  for (char& c : desc)
+    if (c == '\n') c = ' ';
+  return desc;
+}
+
 herr_t collect_error(unsigned /*n*/, const H5E_error2_t* err, void* client) {
   auto* out = static_cast<std::vector<std::string>*>(client);
-  if (err && err->desc && *err->desc) out->emplace_back(err->desc);
+  if (err && err->desc && *err->desc) out->emplace_back(short_reason(err->desc));
   return 0;
 }
 
@@ -52,6 +71,8 @@ std::string h5_error_stack() {
   }
   return out;
 }
+
+void disable_hdf5_exit_cleanup() { H5dont_atexit(); }
 
 int64_t h5_check(int64_t status, const std::string& what, const std::string& file, const std::string& object) {
   if (status >= 0) return status;
