@@ -20,6 +20,7 @@
 #include "common/util/error.h"
 #include "common/util/atomic_file.h"
 #include "common/util/sha256.h"
+#include "tests/cache_fixtures.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -391,27 +392,7 @@ TEST(CacheShard, SchemaValidationNamesWhatIsWrong) {
 TEST(CacheShard, CorruptChunkIsCaughtByFletcher32) {
   kd::test::TempDir dir("kd-cache");
   const fs::path p = write_val_shard(dir / "val.h5");
-  haddr_t addr = 0;
-  hsize_t size = 0;
-  {
-    hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t d = H5Dopen2(f, kTextFeatures, H5P_DEFAULT);
-    hid_t s = H5Dget_space(d);
-    unsigned mask = 0;
-    hsize_t offset[2] = {0, 0};
-    ASSERT_GE(H5Dget_chunk_info(d, s, 0, offset, &mask, &addr, &size), 0);
-    H5Sclose(s), H5Dclose(d), H5Fclose(f);
-  }
-  ASSERT_GT(size, 8u);
-  {
-    std::fstream io(p, std::ios::in | std::ios::out | std::ios::binary);
-    io.seekg(static_cast<std::streamoff>(addr + size / 2));
-    char b = 0;
-    io.read(&b, 1);
-    b = static_cast<char>(b ^ 0x5a);
-    io.seekp(static_cast<std::streamoff>(addr + size / 2));
-    io.write(&b, 1);
-  }
+  kd::test::flip_chunk_byte(p, kTextFeatures);
   ShardReader r(p);
   expect_error([&] { r.read_floats(kTextFeatures); }, {p.string(), "'text_features'", "cannot read"});
   try {
@@ -684,19 +665,28 @@ TEST(CacheShard, GlobalHeapWalkRefusesAChangedObjectSize) {
   expect_error([&] { ShardReader r(p); }, {p.string(), "global heap"});
 }
 
-// A reader with index.json (kd-train, kd-eval, the logit bank) checks the shard's sha256 before HDF5 sees it.
-TEST(CacheShard, IndexedShardIsCheckedAgainstItsFileDigestFirst) {
+// A reader with index.json (kd-train, kd-eval, the logit bank) checks the shard's sha256: a changed chunk byte is
+// refused before any row is read; a changed heap byte is walked first (global heap error), never handed to HDF5.
+TEST(CacheShard, IndexedShardIsCheckedAgainstItsFileDigest) {
   kd::test::TempDir dir("kd-cache");
   const fs::path p = write_image_shard(dir / "shard-00000.h5");
-  ShardInfo info{"shard-00000.h5", 4, 0, kd::sha256_file_hex(p), ""};
-  EXPECT_NO_THROW(open_indexed_shard(dir.path(), info));
-  std::string bytes = kd::read_file(p);
+  CacheIndex index;
+  index.kind = kKindImage;
+  index.teacher_id = kd::sha256_hex("tiny teacher weights");
+  index.embed_dim = kD;
+  index.options = nlohmann::json::object();
+  index.shards.push_back({"shard-00000.h5", kNImage, 0, kd::sha256_file_hex(p), ""});
+  EXPECT_NO_THROW(open_checked_shard(dir.path(), index, index.shards[0]));
+  const std::string good = kd::read_file(p);
+  kd::test::flip_chunk_byte(p, kEmbeds);
+  expect_error([&] { open_checked_shard(dir.path(), index, index.shards[0]); },
+               {p.string(), "'sha256'", "checksum in index.json", "expected " + index.shards[0].sha256});
+  std::string bytes = good;
   const size_t at = first_heap_object(bytes);
   ASSERT_NE(at, std::string::npos);
   bytes[at + 2] = static_cast<char>(bytes[at + 2] ^ 0x10);
   std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
-  expect_error([&] { open_indexed_shard(dir.path(), info); },
-               {p.string(), "'sha256'", "checksum in index.json", "expected " + info.sha256});
-  info.sha256.clear();  // a version-1 index records no digest: the heap walk still refuses it
-  expect_error([&] { open_indexed_shard(dir.path(), info); }, {p.string(), "global heap"});
+  expect_error([&] { open_checked_shard(dir.path(), index, index.shards[0]); }, {p.string(), "global heap"});
+  index.shards[0].sha256.clear();  // a version-1 index records no digest: the walk still refuses the shard
+  expect_error([&] { open_checked_shard(dir.path(), index, index.shards[0]); }, {p.string(), "global heap"});
 }

@@ -16,6 +16,7 @@
 #include "common/eval/val_cache.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
+#include "tests/cache_fixtures.h"
 #include "tests/extract_helpers.h"
 
 namespace {
@@ -23,6 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using kd::test::quoted;
 using kd::test::run_command;
+using kd::test::flip_chunk_byte;
 using kd::test::tool;
 
 // Runs a short h5py program on `file` (h5py edits stand in for a shard damaged or copied in by hand).
@@ -50,28 +52,6 @@ for name in list(f.keys()):
         d.attrs[k] = v)");
 }
 
-// XORs one byte in the middle of the first chunk of `dataset`.
-void flip_chunk_byte(const fs::path& file, const char* dataset) {
-  haddr_t addr = 0;
-  hsize_t size = 0;
-  {
-    hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
-    hid_t s = H5Dget_space(d);
-    unsigned mask = 0;
-    hsize_t offset[3] = {0, 0, 0};
-    ASSERT_GE(H5Dget_chunk_info(d, s, 0, offset, &mask, &addr, &size), 0);
-    H5Sclose(s), H5Dclose(d), H5Fclose(f);
-  }
-  std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
-  io.seekg(static_cast<std::streamoff>(addr + size / 2));
-  char b = 0;
-  io.read(&b, 1);
-  b = static_cast<char>(b ^ 0x5a);
-  io.seekp(static_cast<std::streamoff>(addr + size / 2));
-  io.write(&b, 1);
-}
-
 // Changes one byte of the first occurrence of `needle` in the file (a key string in HDF5's heap).
 void flip_string_byte(const fs::path& file, const std::string& needle) {
   std::string bytes = kd::read_file(file);
@@ -95,14 +75,7 @@ class CacheTrust : public ::testing::Test {
     if (shared.empty()) return;
     dir_ = new kd::test::TempDir("kd-cache-trust");
     data_ = dir_->path() / "DATA";
-    fs::create_directories(data_);
-    for (const char* sub : {"image", "COCO", "CC"}) fs::create_directory_symlink(shared / "data/coco-mini" / sub, data_ / sub);
-    for (const char* kind : {"text", "val", "image"}) {
-      const std::string extra = std::string(kind) == "text" ? " --shard-size 128" : "";
-      auto r = run_command(tool("kd-extract") + " " + kind + " --quiet --teacher " + quoted(teacher()) +
-                           " --data-dir " + quoted(data_) + extra);
-      if (r.status != 0) setup_error_ += r.output;
-    }
+    setup_error_ = kd::test::extract_coco_mini_caches(data_, {{"text", "--shard-size 128"}, {"val", ""}, {"image", ""}});
   }
   static void TearDownTestSuite() {
     delete dir_;

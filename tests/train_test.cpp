@@ -24,6 +24,7 @@
 #include "common/image/renderer.h"
 #include "common/util/atomic_file.h"
 #include "tests/python_checks.h"
+#include "tests/cache_fixtures.h"
 #include "tests/extract_helpers.h"
 
 namespace {
@@ -41,15 +42,7 @@ class Train : public ::testing::Test {
     if (shared.empty()) return;
     dir_ = new kd::test::TempDir("kd-train-test");
     data_ = dir_->path() / "DATA";
-    fs::create_directories(data_);
-    for (const char* sub : {"image", "COCO", "CC"}) fs::create_directory_symlink(shared / "data/coco-mini" / sub, data_ / sub);
-    const fs::path teacher = shared / "golden/tiny-clip";
-    for (const char* kind : {"image", "text", "val"}) {
-      const std::string extra = std::string(kind) == "image" ? " --views 2" : "";
-      auto r = run_command(tool("kd-extract") + " " + kind + " --quiet --teacher " + quoted(teacher) +
-                           " --data-dir " + quoted(data_) + extra);
-      if (r.status != 0) setup_error_ += r.output;
-    }
+    setup_error_ = kd::test::extract_coco_mini_caches(data_, {{"image", "--views 2"}, {"text", ""}, {"val", ""}});
   }
   static void TearDownTestSuite() {
     delete dir_;

@@ -1,4 +1,4 @@
-// check_shard_against_index / check_cache: a shard's metadata against its index entry, shards against each other.
+// open_checked_shard / check_cache: a shard's digest and metadata against its index entry, shards against each other.
 #include "common/cache/cache_check.h"
 
 #include <nlohmann/json.hpp>
@@ -21,19 +21,6 @@ bool same_json(const std::string& a, const nlohmann::json& b) {
 }  // namespace
 
 const char* keys_dataset_for(const std::string& kind) { return kind == kKindVal ? kImageKeys : kKeys; }
-
-ShardReader open_indexed_shard(const std::filesystem::path& dir, const ShardInfo& info) {
-  const std::filesystem::path file = dir / info.file;
-  std::error_code ec;
-  if (info.sha256.empty() || !std::filesystem::is_regular_file(file, ec)) return ShardReader(file);
-  // The whole file is read once (docs/cache-format.md gives the cost); HDF5 then opens bytes known to be intact.
-  const std::string got = sha256_file_hex(file);
-  if (got != info.sha256)
-    throw Error("shard does not match its checksum in index.json (changed or corrupt)").file(file.string())
-        .key("sha256").expected(info.sha256).got(got)
-        .hint("re-extract the cache (kd-extract on the same folder repairs shards that fail this check)");
-  return ShardReader(file, ShardTrust::kChecked);
-}
 
 CheckedShard check_shard_against_index(ShardReader& r, const CacheIndex& index, const ShardInfo& info) {
   const std::string file = r.path().string();
@@ -77,6 +64,22 @@ CheckedShard check_shard_against_index(ShardReader& r, const CacheIndex& index, 
   return s;
 }
 
+OpenedShard open_checked_shard(const std::filesystem::path& dir, const CacheIndex& index, const ShardInfo& info) {
+  const std::filesystem::path file = dir / info.file;
+  std::error_code ec;
+  // The whole file is read once (docs/cache-format.md gives the cost); HDF5 then opens bytes known to be intact.
+  const std::string got =
+      info.sha256.empty() || !std::filesystem::is_regular_file(file, ec) ? std::string() : sha256_file_hex(file);
+  const bool intact = !got.empty() && got == info.sha256;
+  OpenedShard s{ShardReader(file, intact ? ShardTrust::kChecked : ShardTrust::kUnchecked), {}};
+  s.checked = check_shard_against_index(s.reader, index, info);
+  if (!got.empty() && !intact)
+    throw Error("shard does not match its checksum in index.json (changed or corrupt)").file(file.string())
+        .key("sha256").expected(info.sha256).got(got)
+        .hint("re-extract the cache (kd-extract on the same folder repairs shards that fail this check)");
+  return s;
+}
+
 CheckedCache check_cache(const std::filesystem::path& dir, const std::string& kind) {
   CheckedCache c;
   c.dir = dir;
@@ -86,8 +89,7 @@ CheckedCache check_cache(const std::filesystem::path& dir, const std::string& ki
   if (!kind.empty() && c.index.kind != kind)
     throw Error("cache is of the wrong kind").file(index_file).key("kind").expected(kind).got(c.index.kind);
   for (const ShardInfo& info : c.index.shards) {
-    ShardReader r = open_indexed_shard(dir, info);
-    CheckedShard s = check_shard_against_index(r, c.index, info);
+    CheckedShard s = open_checked_shard(dir, c.index, info).checked;
     if (!c.shards.empty()) {
       const CheckedShard& first = c.shards.front();
       const std::string file = s.path.string();

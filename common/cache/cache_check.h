@@ -37,10 +37,18 @@ struct CheckedCache {
 // Throws kd::Error naming the shard file, the attribute or dataset, expected and got.
 CheckedShard check_shard_against_index(ShardReader& reader, const CacheIndex& index, const ShardInfo& info);
 
-// Opens shard `info` of the cache in `dir` safely: when index.json records the file's sha256 it is checked first
-// (throws kd::Error naming the shard, expected and got on a mismatch), else the reader walks the file's global heaps
-// (ShardTrust). After this, the file may be reopened with ShardTrust::kChecked.
-ShardReader open_indexed_shard(const std::filesystem::path& dir, const ShardInfo& info);
+// A shard opened and checked against its index entry.
+struct OpenedShard {
+  ShardReader reader;
+  CheckedShard checked;
+};
+
+// Opens shard `info` of the cache in `dir` safely and checks it (check_shard_against_index). When index.json records
+// the file's sha256 it is computed before HDF5 opens the file; a file that matches opens trusted (ShardTrust), any
+// other is walked first (global_heap_check.h), then checked, so a foreign or short shard is still named for what is
+// wrong with it; one that passes every other check but not its digest is refused for the digest. Afterwards the
+// file may be reopened with ShardTrust::kChecked. Throws kd::Error naming the shard file.
+OpenedShard open_checked_shard(const std::filesystem::path& dir, const CacheIndex& index, const ShardInfo& info);
 
 // Reads DIR/index.json (kind must be `kind` unless empty) and checks every shard it lists with
 // check_shard_against_index; all shards must share views, preprocessing, logit_scale and bank. Shard names and

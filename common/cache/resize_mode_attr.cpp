@@ -9,12 +9,15 @@
 namespace kd::cache {
 
 ResizeMode read_resize_mode(const ShardReader& reader) {
-  const std::string pre = reader.string_attr(kAttrPreprocess);
+  return resize_mode_of_preprocess(reader.string_attr(kAttrPreprocess), reader.path().string());
+}
+
+ResizeMode resize_mode_of_preprocess(const std::string& pre, const std::string& file) {
   const nlohmann::json j = nlohmann::json::parse(pre, nullptr, /*allow_exceptions=*/false);
   const std::string mode =
       j.is_object() && j.contains("resize") && j["resize"].is_string() ? j["resize"].get<std::string>() : "exact";
   if (mode != "exact" && mode != "fast")
-    throw Error("unknown resize mode in the cache's preprocess attribute").file(reader.path().string())
+    throw Error("unknown resize mode in the cache's preprocess attribute").file(file)
         .key(std::string(kAttrPreprocess) + ".resize").expected("exact or fast").got(mode);
   return parse_resize_mode(mode);
 }

@@ -2,6 +2,8 @@
 // loader and kd-eval pass to the renderer so that they see the teacher's pixels.
 #pragma once
 
+#include <string>
+
 #include "common/cache/shard_reader.h"
 #include "common/image/renderer.h"
 
@@ -10,5 +12,7 @@ namespace kd::cache {
 // The preprocess attribute's "resize" ("exact" when the attribute does not say). Throws kd::Error naming the file
 // and the key for any other value.
 ResizeMode read_resize_mode(const ShardReader& reader);
+// The same, from the preprocess attribute's text already read (CheckedShard::preprocess) of `file`.
+ResizeMode resize_mode_of_preprocess(const std::string& preprocess, const std::string& file);
 
 }  // namespace kd::cache

@@ -2,6 +2,7 @@
 #include "common/cache/shard_reader.h"
 
 #include <algorithm>
+#include <initializer_list>
 
 #include "common/cache/cache_schema.h"
 #include "common/cache/float16.h"
@@ -82,6 +83,26 @@ void check_rank(const std::vector<int64_t>& shape, int expected_rank, const std:
   if (expected_rank >= 0 && static_cast<int>(shape.size()) != expected_rank)
     throw Error("dataset has the wrong rank").file(file).key(name)
         .expected("rank " + std::to_string(expected_rank)).got("shape " + shape_to_string(shape));
+}
+
+// The stored type of an open dataset (one of `allowed`, else kd::Error naming `expected`) and its row selection of
+// the expected rank: the common opening of every typed row read.
+struct TypedRows {
+  StoredType type = StoredType::kOther;
+  Selection sel;
+};
+
+TypedRows select_typed_rows(hid_t dataset, RowRange rows, int expected_rank, std::initializer_list<StoredType> allowed,
+                            const char* expected, const std::string& file, const std::string& name) {
+  H5Id type = h5_datatype(H5Dget_type(dataset));
+  h5_check(type.get(), "cannot get datatype", file, name);
+  TypedRows t;
+  t.type = classify(type.get());
+  if (std::find(allowed.begin(), allowed.end(), t.type) == allowed.end())
+    throw Error("dataset has the wrong type").file(file).key(name).expected(expected).got(stored_type_name(t.type));
+  t.sel = select_rows(dataset, rows, file, name);
+  check_rank(t.sel.shape, expected_rank, file, name);
+  return t;
 }
 
 }  // namespace
@@ -282,19 +303,15 @@ ArrayF32 ShardReader::read_floats(const std::string& name, RowRange rows, int ex
   H5Quiet quiet;
   const std::string file = path_.string();
   H5Id ds = open_dataset(name);
-  H5Id type = h5_datatype(H5Dget_type(ds.get()));
-  h5_check(type.get(), "cannot get datatype", file, name);
-  const StoredType st = classify(type.get());
-  if (st != StoredType::kFloat16 && st != StoredType::kFloat32 && st != StoredType::kOtherFloat)
-    throw Error("dataset has the wrong type").file(file).key(name).expected("float16 or float32")
-        .got(stored_type_name(st));
-  Selection sel = select_rows(ds.get(), rows, file, name);
+  const TypedRows t = select_typed_rows(ds.get(), rows, expected_rank,
+                                        {StoredType::kFloat16, StoredType::kFloat32, StoredType::kOtherFloat},
+                                        "float16 or float32", file, name);
+  const Selection& sel = t.sel;
   ArrayF32 out;
   out.shape = sel.shape;
-  check_rank(out.shape, expected_rank, file, name);
   out.data.resize(sel.count);
   if (sel.count == 0) return out;
-  if (st == StoredType::kFloat16) {
+  if (t.type == StoredType::kFloat16) {
     // Read the raw halves (no HDF5 conversion) and widen them exactly.
     std::vector<uint16_t> halves(sel.count);
     H5Id mem = h5_float16_type();
@@ -313,15 +330,10 @@ ArrayI32 ShardReader::read_int32(const std::string& name, RowRange rows, int exp
   H5Quiet quiet;
   const std::string file = path_.string();
   H5Id ds = open_dataset(name);
-  H5Id type = h5_datatype(H5Dget_type(ds.get()));
-  h5_check(type.get(), "cannot get datatype", file, name);
-  const StoredType st = classify(type.get());
-  if (st != StoredType::kInt32)
-    throw Error("dataset has the wrong type").file(file).key(name).expected("int32").got(stored_type_name(st));
-  Selection sel = select_rows(ds.get(), rows, file, name);
+  const TypedRows t = select_typed_rows(ds.get(), rows, expected_rank, {StoredType::kInt32}, "int32", file, name);
+  const Selection& sel = t.sel;
   ArrayI32 out;
   out.shape = sel.shape;
-  check_rank(out.shape, expected_rank, file, name);
   out.data.resize(sel.count);
   if (sel.count == 0) return out;
   h5_check(H5Dread(ds.get(), H5T_NATIVE_INT32, sel.mem_space.get(), sel.file_space.get(), H5P_DEFAULT,
@@ -370,23 +382,19 @@ StoredArray ShardReader::read_stored(const std::string& name, RowRange rows, int
   H5Quiet quiet;
   const std::string file = path_.string();
   H5Id ds = open_dataset(name);
-  H5Id type = h5_datatype(H5Dget_type(ds.get()));
-  h5_check(type.get(), "cannot get datatype", file, name);
-  const StoredType st = classify(type.get());
-  if (st != StoredType::kFloat16 && st != StoredType::kFloat32 && st != StoredType::kInt32)
-    throw Error("dataset has the wrong type").file(file).key(name).expected("float16, float32 or int32")
-        .got(stored_type_name(st));
-  Selection sel = select_rows(ds.get(), rows, file, name);
+  const TypedRows t = select_typed_rows(ds.get(), rows, expected_rank,
+                                        {StoredType::kFloat16, StoredType::kFloat32, StoredType::kInt32},
+                                        "float16, float32 or int32", file, name);
+  const Selection& sel = t.sel;
   StoredArray out;
-  out.type = st;
+  out.type = t.type;
   out.shape = sel.shape;
-  check_rank(out.shape, expected_rank, file, name);
-  const size_t element = st == StoredType::kFloat16 ? 2 : 4;
+  const size_t element = t.type == StoredType::kFloat16 ? 2 : 4;
   out.bytes.resize(sel.count * element);
   if (sel.count == 0) return out;
-  H5Id mem = st == StoredType::kFloat16 ? h5_float16_type()
-                                         : h5_datatype(H5Tcopy(st == StoredType::kFloat32 ? H5T_NATIVE_FLOAT
-                                                                                           : H5T_NATIVE_INT32));
+  H5Id mem = t.type == StoredType::kFloat16 ? h5_float16_type()
+                                             : h5_datatype(H5Tcopy(t.type == StoredType::kFloat32 ? H5T_NATIVE_FLOAT
+                                                                                                  : H5T_NATIVE_INT32));
   h5_check(H5Dread(ds.get(), mem.get(), sel.mem_space.get(), sel.file_space.get(), H5P_DEFAULT, out.bytes.data()),
            "cannot read", file, name);
   return out;

@@ -8,10 +8,9 @@
 #include <cstring>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
 #include "common/cache/cache_schema.h"
 #include "common/cache/float16.h"
+#include "common/cache/resize_mode_attr.h"
 #include "common/cache/shard_reader.h"
 #include "common/image/renderer.h"
 #include "common/util/error.h"
@@ -48,19 +47,6 @@ struct LaneWindow {
 namespace {
 
 namespace c = kd::cache;
-
-// The resize mode an image cache's views were rendered with: its preprocess attribute's "resize" ("exact" when the
-// attribute does not say).
-ResizeMode resize_mode_of(const c::CheckedShard& s) {
-  const nlohmann::json j = nlohmann::json::parse(s.preprocess, nullptr, /*allow_exceptions=*/false);
-  const std::string mode = j.is_object() && j.contains("resize") && j["resize"].is_string()
-                               ? j["resize"].get<std::string>()
-                               : "exact";
-  if (mode == "exact") return ResizeMode::kExact;
-  if (mode == "fast") return ResizeMode::kFast;
-  throw Error("unknown resize mode in the cache's preprocess attribute").file(s.path.string())
-      .key(std::string(c::kAttrPreprocess) + ".resize").expected("exact or fast").got(mode);
-}
 
 // The view of `row` an image student sees in `epoch`.
 int64_t view_of(uint64_t seed, int64_t epoch, int64_t row, int64_t views) {
@@ -141,7 +127,7 @@ StudentDataset::StudentDataset(const std::filesystem::path& dir, bool image, int
   has_topk_ = first.counts.has_logits;
   bank_id_ = first.bank_id;
   if (image) {
-    resize_ = resize_mode_of(first);
+    resize_ = c::resize_mode_of_preprocess(first.preprocess, first.path.string());
     for (const c::CheckedShard& s : cache_.shards)
       if (s.image_root.empty())
         throw Error("image shard without its image root").file(s.path.string()).key(c::kAttrImageRoot);

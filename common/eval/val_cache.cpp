@@ -26,8 +26,9 @@ ValCache read_val_cache(const std::filesystem::path& dir) {
   v.dir = dir;
   v.shard = dir / index.shards[0].file;
   const c::ShardInfo& info = index.shards[0];
-  c::ShardReader reader = c::open_indexed_shard(dir, info);
-  const c::CheckedShard checked = c::check_shard_against_index(reader, index, info);
+  c::OpenedShard opened = c::open_checked_shard(dir, index, info);
+  const c::ShardReader& reader = opened.reader;
+  const c::CheckedShard& checked = opened.checked;
   const c::ShardCounts counts = checked.counts;
   v.teacher_id = reader.string_attr(c::kAttrTeacherId);
   v.image_root = reader.string_attr("image_root");

@@ -28,7 +28,7 @@ LogitBank load_logit_bank(const std::filesystem::path& dir, const std::string& e
   bank.kind = index.kind;
   std::vector<at::Tensor> parts;
   for (const auto& shard : index.shards) {
-    cache::ShardReader reader = cache::open_indexed_shard(dir, shard);
+    const cache::ShardReader reader = cache::open_checked_shard(dir, index, shard).reader;
     cache::ArrayF32 a = reader.read_floats(cache::kEmbeds);
     at::Tensor t = at::from_blob(a.data.data(), a.shape, at::kFloat).clone();  // [N, D] or [N, V, D]
     if (t.dim() == 3) t = t.select(1, 0).contiguous();
