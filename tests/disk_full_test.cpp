@@ -39,27 +39,18 @@ std::string joined(const std::vector<std::string>& v) {
   return s;
 }
 
-class DiskFull : public ::testing::Test {
+class DiskFull : public kd::test::GoldenTeacherTest {
  protected:
-  void SetUp() override {
-    shared_ = kd::test::shared_dir();
-    if (shared_.empty()) {
-      if (kd::test::running_in_ci()) FAIL() << "shared fixtures missing under CI=true";
-      GTEST_SKIP() << "shared fixtures not found (KD_SHARED)";
-    }
-    teacher_ = shared_ / "golden/tiny-clip";
-  }
   // The failed write is a shard's: the message names it and HDF5's reason; rc 139 (SIGSEGV inside HDF5 at exit)
   // before kd turned HDF5's exit-time clean-up off (common/cache/h5_exit.h).
   void expect_failed_shard(const kd::test::CommandResult& r, const fs::path& out) {
-    EXPECT_EQ(r.status, 1) << "status -1 is a signal\n" << r.output;
+    EXPECT_EQ(r.status, 1) << "139 = SIGSEGV (sh reports 128 + signal)\n" << r.output;
     EXPECT_NE(r.output.find("shard-00000.h5.tmp"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("time ="), std::string::npos) << "HDF5's raw two-line message:\n" << r.output;
     EXPECT_FALSE(fs::exists(out / "index.json")) << "an index for a cache that was not written";
     EXPECT_EQ(joined(leftovers(out)), "");
   }
-  fs::path shared_, teacher_;
   kd::test::TempDir dir_{"kd-disk-full"};
 };
 

@@ -1,6 +1,7 @@
 // Helpers for end-to-end tests that run kd's tools: run a command and capture its output, read a cache back.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -50,5 +51,19 @@ inline StreamsResult run_command_streams(const std::string& cmd, const std::file
 inline std::string quoted(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
 inline std::string tool(const std::string& name) { return quoted(bin_dir() / name); }
+
+// A test on shared/'s fixtures with the golden tiny teacher: skipped when shared/ is missing, failed under CI=true.
+class GoldenTeacherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    shared_ = shared_dir();
+    if (shared_.empty()) {
+      if (running_in_ci()) FAIL() << "shared fixtures missing under CI=true";
+      GTEST_SKIP() << "shared fixtures not found (KD_SHARED)";
+    }
+    teacher_ = shared_ / "golden/tiny-clip";
+  }
+  std::filesystem::path shared_, teacher_;
+};
 
 }  // namespace kd::test

@@ -59,17 +59,8 @@ double relative_max_diff(const std::vector<std::vector<float>>& got, const at::T
   return max_diff / max_ref;
 }
 
-class Extract : public ::testing::Test {
+class Extract : public kd::test::GoldenTeacherTest {
  protected:
-  void SetUp() override {
-    shared_ = kd::test::shared_dir();
-    if (shared_.empty()) {
-      if (kd::test::running_in_ci()) FAIL() << "shared fixtures missing under CI=true";
-      GTEST_SKIP() << "shared fixtures not found (KD_SHARED)";
-    }
-    teacher_ = shared_ / "golden/tiny-clip";
-  }
-  fs::path shared_, teacher_;
   kd::test::TempDir dir_{"kd-extract-test"};
 };
 
