@@ -176,7 +176,7 @@ TEST(ToolPrecision, BothSpellingsReachTheLibrary) {
                            kd::test::quoted(dir / "images") + " --out " + kd::test::quoted(dir / "out");
   for (const char* p : {"16", "fp16", "16-mixed"}) {
     auto r = kd::test::run_command(base + " --precision " + p);
-    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_EQ(r.status, 2) << r.output;  // a usage error
     EXPECT_NE(r.output.find("fp16 teacher compute needs a CUDA device"), std::string::npos) << p << ": " << r.output;
   }
   auto r = kd::test::run_command(base + " --precision 32");

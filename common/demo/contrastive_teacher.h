@@ -61,7 +61,7 @@ struct TeacherTrainResult {
 // The one description of TeacherTrainOptions (option_fields.h): kd-demo-teacher's options and the report's.
 template <class O, class V, std::enable_if_t<std::is_same_v<std::remove_const_t<O>, TeacherTrainOptions>, int> = 0>
 void visit_fields(O& o, V&& v) {
-  v(o.data_dir, {"data_dir", "kd-demo-data output folder", kRequired});
+  v(o.data_dir, {"data_dir", "kd-demo-data output folder", kRequired, ~0u, "--data-dir,--data_dir"});
   v(o.out_dir, {"out", "teacher folder to write (HF layout + vocab.json/merges.txt + teacher-report.json)", kRequired});
   v(o.config.vision.image_size, {"image_size", "teacher input resolution in pixels (multiple of the patch size 16)"});
   v(o.epochs, {"epochs", "passes over the training images"});
