@@ -6,6 +6,8 @@
 
 #include "common/image/detail/image_decode.h"
 #include "common/image/detail/jpeg_decode.h"
+#include "common/image/detail/pil_convert.h"
+#include "common/image/detail/pil_mode_resize.h"
 #include "common/image/detail/render_plan.h"
 #include "common/util/error.h"
 
@@ -67,14 +69,27 @@ std::vector<ViewParams> render_views(const std::string& path, const std::vector<
       return resolved;
     }
   }
-  // Not a JPEG, or one libjpeg refuses: libvips decodes it whole (and names the file if it cannot).
+  // Not a JPEG, or one libjpeg refuses: libvips decodes it whole in its PIL mode (and names the file if it cannot).
+  // kExact resizes in that mode, as OpenAI's transform does; kFast converts to RGB first.
   DecodeOptions d;
   d.max_pixels = options.max_pixels;
   d.jpeg_direct = false;
-  const RgbImage image = decode_image(path, d);
+  const PilImage image = decode_pil_image(path, d);
+  std::string why;
+  if (mode == ResizeMode::kExact && !pil_image_resizable(image, &why))
+    throw Error("cannot render this image as OpenAI's transform does")
+        .file(path)
+        .got(why)
+        .hint("convert the file (e.g. to 8-bit PNG), or render in fast mode");
+  RgbImage rgb;
+  if (mode == ResizeMode::kFast) rgb = pil_convert_rgb(image);
   for (size_t i = 0; i < views.size(); ++i) {
     resolved.push_back(resolve_view(views[i], image.width, image.height, resolution));
-    render_image(image, resolved.back(), mode, resolution, out_vchw + i * plane);
+    float* out = out_vchw + i * plane;
+    if (mode == ResizeMode::kExact)
+      render_pil_exact(image, resolved.back(), resolution, out);
+    else
+      render_image(rgb, resolved.back(), mode, resolution, out);
   }
   return resolved;
 }
