@@ -99,6 +99,7 @@ def photo_variants(path, k):
         "RGB.png": base, "RGB.tif": base, "RGB.bmp": base, "RGB-lossless.webp": (base, {"lossless": True}),
         "RGBA.png": rgba, "RGBA.tif": rgba, "RGBA-lossless.webp": (rgba, {"lossless": True}),
         "CMYK.jpg": (base.convert("CMYK"), {"quality": 95}), "CMYK.tif": base.convert("CMYK"),
+        "CMYK-no-adobe.jpg": (base.convert("CMYK"), {"quality": 95, "strip_adobe": True}),
         "YCbCr.jpg": (base.convert("YCbCr"), {"quality": 95}),
         "I16.tif": Image.fromarray(g16),  # mode I;16
         "I-16bit.png": Image.fromarray(g16),  # opens as I
@@ -127,6 +128,11 @@ def synthetic_variants():
         out["syn-%s-CMYK.tif" % tag] = Image.fromarray(np.dstack([rgb, a]), "RGBA").convert("CMYK")
         out["syn-%s-F.tif" % tag] = Image.fromarray(rng.normal(128, 120, (h, w)).astype(np.float32))
         out["syn-%s-I.png" % tag] = Image.fromarray(rng.integers(0, 400, (h, w)).astype(np.uint16))
+    # A PA image whose palette repeats a colour it uses: the index behind that colour cannot be known (kd refuses).
+    amb = Image.fromarray((np.arange(30 * 40).reshape(30, 40) % 3).astype(np.uint8), "P")
+    amb.putpalette([10, 20, 30, 10, 20, 30, 200, 100, 50] + [0, 0, 0] * 253)
+    out["syn-ambiguous-PA.tif"] = amb.convert("PA")
+    out["syn-I-fits.png"] = Image.fromarray(rng.integers(0, 256, (37, 53)).astype(np.uint16))  # no value clipped
     # Palette edge cases: a grey-ramp palette GIF and BMP open as L; a black/white palette BMP as "1".
     ramp = Image.fromarray(rng.integers(0, 256, (61, 97), dtype=np.uint8), "L")
     out["syn-ramp-L.gif"] = ramp
@@ -144,7 +150,13 @@ def main():
     for name, spec in sorted(images.items()):
         im, kw = spec if isinstance(spec, tuple) else (spec, {})
         path = os.path.join(out_dir, name)
+        strip_adobe = kw.pop("strip_adobe", False)
         im.save(path, **kw)
+        if strip_adobe:  # drop the APP14 "Adobe" segment: Pillow still reads the samples as inverted CMYK, as libvips
+            data = open(path, "rb").read()
+            at = data.index(b"\xff\xee")
+            assert data[at + 4 : at + 9] == b"Adobe"
+            open(path, "wb").write(data[:at] + data[at + 2 + int.from_bytes(data[at + 2 : at + 4], "big") :])
         entry = {"file": path}
         try:
             opened = Image.open(path)

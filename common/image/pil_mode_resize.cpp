@@ -74,23 +74,28 @@ PilImage resize_nearest(const PilImage& image, const PixelRect& s, const float b
   return out;
 }
 
-// The 8-bit bicubic of `channels` interleaved samples ([sh, sw, channels] at px), through pil_resize_bicubic's
-// three-sample kernel: samples are resampled independently, so they go three at a time (a short last group is
-// padded with zeros). Returns [win_h, win_w, channels].
-std::vector<uint8_t> bicubic_u8(const uint8_t* px, int sw, int sh, int channels, const float box[4], int out_w,
-                                int out_h, int win_x, int win_y, int win_w, int win_h) {
+// The 8-bit bicubic of `channels` interleaved samples (an sw x sh image at px, rows `row_pixels` pixels apart),
+// through pil_resize_bicubic's three-sample kernel: samples are resampled independently, so they go three at a time
+// (a short last group is padded with zeros). Returns [win_h, win_w, channels].
+std::vector<uint8_t> bicubic_u8(const uint8_t* px, int sw, int sh, int row_pixels, int channels, const float box[4],
+                                int out_w, int out_h, int win_x, int win_y, int win_w, int win_h) {
   const size_t n_in = static_cast<size_t>(sw) * sh, n_out = static_cast<size_t>(win_w) * win_h;
   std::vector<uint8_t> out(n_out * channels);
-  if (channels == 3) {
-    pil_resize_bicubic(RgbView{px, sw, sh, sw * 3}, box, out_w, out_h, win_x, win_y, win_w, win_h, out.data());
+  if (channels == 3) {  // RGB as it is (no copy)
+    pil_resize_bicubic(RgbView{px, sw, sh, row_pixels * 3}, box, out_w, out_h, win_x, win_y, win_w, win_h,
+                       out.data());
     return out;
   }
   std::vector<uint8_t> in3(n_in * 3), out3(n_out * 3);
   for (int c0 = 0; c0 < channels; c0 += 3) {
     const int k = std::min(3, channels - c0);
     std::fill(in3.begin(), in3.end(), uint8_t{0});
-    for (size_t i = 0; i < n_in; ++i)
-      for (int j = 0; j < k; ++j) in3[3 * i + j] = px[channels * i + c0 + j];
+    for (int y = 0; y < sh; ++y) {
+      const uint8_t* row = px + static_cast<size_t>(y) * row_pixels * channels;
+      uint8_t* dst = &in3[static_cast<size_t>(y) * sw * 3];
+      for (int x = 0; x < sw; ++x)
+        for (int j = 0; j < k; ++j) dst[3 * x + j] = row[channels * x + c0 + j];
+    }
     pil_resize_bicubic(RgbView{in3.data(), sw, sh, sw * 3}, box, out_w, out_h, win_x, win_y, win_w, win_h,
                        out3.data());
     for (size_t i = 0; i < n_out; ++i)
@@ -174,7 +179,7 @@ bool pil_image_resizable(const PilImage& image, std::string* why) {
 PilImage pil_resize_mode(const PilImage& image, const PixelRect& s, const float box[4], int out_w, int out_h,
                          int win_x, int win_y, int win_w, int win_h) {
   std::string why;
-  if (!pil_image_resizable(image, &why)) throw Error("cannot render this image as OpenAI's transform").got(why);
+  if (!pil_image_resizable(image, &why)) throw Error("cannot render this image as OpenAI's transform does").got(why);
   if (s.empty() || s.x0 < 0 || s.y0 < 0 || s.x1 > image.width || s.y1 > image.height || win_w <= 0 || win_h <= 0 ||
       win_x < 0 || win_y < 0 || win_x + win_w > out_w || win_y + win_h > out_h)
     throw InternalError(Error("invalid resize of a PIL image")
@@ -214,9 +219,14 @@ PilImage pil_resize_mode(const PilImage& image, const PixelRect& s, const float 
     return out;
   }
   const int c = image.channels;
-  std::vector<uint8_t> px = source_samples(image.u8, image.width, c, s);  // [sh, sw, c]
-  if (premultiplied) pil_premultiply(px.data(), static_cast<size_t>(sw) * sh, c);
-  out.u8 = bicubic_u8(px.data(), sw, sh, c, box, out_w, out_h, win_x, win_y, win_w, win_h);
+  const uint8_t* first = &image.u8[(static_cast<size_t>(s.y0) * image.width + s.x0) * c];
+  if (premultiplied) {
+    std::vector<uint8_t> px = source_samples(image.u8, image.width, c, s);  // [sh, sw, c]
+    pil_premultiply(px.data(), static_cast<size_t>(sw) * sh, c);
+    out.u8 = bicubic_u8(px.data(), sw, sh, sw, c, box, out_w, out_h, win_x, win_y, win_w, win_h);
+  } else {
+    out.u8 = bicubic_u8(first, sw, sh, image.width, c, box, out_w, out_h, win_x, win_y, win_w, win_h);
+  }
   if (premultiplied) pil_unpremultiply(out.u8.data(), static_cast<size_t>(win_w) * win_h, c);
   if (image.mode == PilMode::kPA) {  // ImagingResample's new image has the default palette: the grey ramp
     out.palette.resize(3 * 256);

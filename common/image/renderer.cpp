@@ -10,6 +10,7 @@
 #include "common/image/detail/pil_mode_resize.h"
 #include "common/image/detail/render_plan.h"
 #include "common/util/error.h"
+#include "common/util/library_warnings.h"
 
 namespace kd {
 namespace {
@@ -40,6 +41,20 @@ bool render_jpeg(const std::string& bytes, const std::vector<RenderPlan>& plans,
       if (plans[i].scale_eighths == scale) render_planned(plans[i], decoded, out + i * plane);
   }
   return true;
+}
+
+// Mode I (16-bit grey PNGs, 32-bit TIFFs): Pillow's convert("RGB") clips to 0..255, so a 16-bit photo renders
+// almost white. kExact reproduces it (docs/image_modes.md) and says so through kd's warnings (counted per kind, the
+// first file named, written to the run's log by kd-extract).
+void note_clipped_integers(const PilImage& image, const std::string& path) {
+  if (image.mode != PilMode::kI) return;
+  const size_t clipped = static_cast<size_t>(
+      std::count_if(image.i32.begin(), image.i32.end(), [](int32_t v) { return v < 0 || v > 255; }));
+  if (clipped == 0) return;
+  const WarningInputScope input(path);
+  report_warning("kd-render", "PIL mode I image rendered as OpenAI's transform does: convert(\"RGB\") clips " +
+                                  std::to_string(100 * clipped / std::max<size_t>(image.i32.size(), 1)) +
+                                  " % of its pixels to 0 or 255");
 }
 
 }  // namespace
@@ -81,6 +96,7 @@ std::vector<ViewParams> render_views(const std::string& path, const std::vector<
         .file(path)
         .got(why)
         .hint("convert the file (e.g. to 8-bit PNG), or render in fast mode");
+  if (mode == ResizeMode::kExact) note_clipped_integers(image, path);
   RgbImage rgb;
   if (mode == ResizeMode::kFast) rgb = pil_convert_rgb(image);
   for (size_t i = 0; i < views.size(); ++i) {

@@ -19,8 +19,8 @@
 //                          the index cannot be known and the image holds colour and alpha instead, palette empty
 //   RGB, RGBX, RGBA        8-bit samples; 16-bit files: high byte (PIL's "RGB;16B", "RGBA;16B"); an alpha band
 //                          libvips adds for a tRNS chunk (modes L, RGB, P) is dropped: Pillow keeps the mode
-//   CMYK (JPEG, TIFF)      the ink values; Adobe-inverted CMYK JPEGs are un-inverted by the loader (libvips and
-//                          PIL both do this)
+//   CMYK (JPEG, TIFF)      the ink values; CMYK JPEGs are un-inverted by the loader, with or without an Adobe
+//                          marker (libvips 8.14 and PIL, which always assumes Adobe's convention, both do this)
 //   I (16-bit grey PNG, 32-bit int TIFF), I;16 (16-bit grey TIFF): int32 values; F (float TIFF): float32 values
 // Not matched: LAB / other exotic TIFF interpretations are taken as their raw band values; a TIFF with associated
 // alpha (ExtraSamples 1: Pillow un-premultiplies it on load) keeps libvips's values.
