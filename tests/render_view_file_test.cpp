@@ -39,15 +39,19 @@ bool same_view(const kd::ViewParams& a, const kd::ViewParams& b) {
   return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h && a.flip == b.flip;
 }
 
-// Checks render(path, spec) against decode_image + render_image with the same view.
+// Checks render(path, spec) against decode_image + render_image with the same view, or, with in_pil_mode (kExact on
+// a file libvips decodes), against decode_pil_image + render_pil_exact (the resize in the image's own mode).
 void expect_same_as_full_decode(const std::string& path, const kd::ViewSpec& spec, kd::ResizeMode mode,
-                                const std::string& what) {
+                                const std::string& what, bool in_pil_mode = false) {
   std::vector<float> direct(kPer), full(kPer);
   const kd::ViewParams used = kd::render(path, spec, mode, kRes, direct.data());
   const kd::RgbImage image = kd::decode_image(path);
   const kd::ViewParams view = kd::resolve_view(spec, image.width, image.height, kRes);
   EXPECT_TRUE(same_view(used, view)) << path << " " << what << ": returned view differs";
-  kd::render_image(image, view, mode, kRes, full.data());
+  if (in_pil_mode)
+    kd::render_pil_exact(kd::decode_pil_image(path), view, kRes, full.data());
+  else
+    kd::render_image(image, view, mode, kRes, full.data());
   double max_abs = 0;
   const size_t first = first_difference(direct, full, &max_abs);
   EXPECT_EQ(first, kPer) << path << " " << what << ": first difference at float " << first << " (channel "
@@ -171,7 +175,8 @@ TEST(RenderViewFile, FastViewsAreDctScaledDecodesOfTheirBox) {
 TEST(RenderViewFile, FallbackFormatsAndBadViews) {
   kd::test::TempDir dir("kd-render-file");
   kd::ensure_vips_initialized();
-  // A PNG and a CMYK JPEG (neither goes through the direct libjpeg path) render as decode_image + render_image.
+  // A PNG and a CMYK JPEG (neither goes through the direct libjpeg path) render as a whole decode: in kExact in the
+  // file's PIL mode (the CMYK JPEG is resized in CMYK), in kFast as RGB.
   const vips::VImage gradient = vips::VImage::xyz(97, 61)
                                     .extract_band(0)
                                     .bandjoin(vips::VImage::xyz(97, 61).extract_band(1))
@@ -184,8 +189,9 @@ TEST(RenderViewFile, FallbackFormatsAndBadViews) {
       .jpegsave(cmyk.c_str());
   for (const std::string& path : {png, cmyk}) {
     for (kd::ResizeMode mode : {kd::ResizeMode::kExact, kd::ResizeMode::kFast}) {
-      expect_same_as_full_decode(path, kd::ViewSpec::drawn(3, "p", 0), mode, "view 0");
-      expect_same_as_full_decode(path, kd::ViewSpec::drawn(3, "p", 2), mode, "view 2");
+      const bool in_pil_mode = mode == kd::ResizeMode::kExact;
+      expect_same_as_full_decode(path, kd::ViewSpec::drawn(3, "p", 0), mode, "view 0", in_pil_mode);
+      expect_same_as_full_decode(path, kd::ViewSpec::drawn(3, "p", 2), mode, "view 2", in_pil_mode);
     }
   }
   // A view that is not finite is an error, whichever path decodes.

@@ -1,4 +1,4 @@
-// Image decoding with libvips into PIL-equivalent 8-bit RGB (see image_decode.h for the conversion table).
+// Image decoding with libvips into PIL's modes and PIL-equivalent 8-bit RGB (see image_decode.h for the table).
 #include "common/image/detail/image_decode.h"
 
 #include <vips/vips8>
@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <optional>
+#include <unordered_map>
 
 #include "common/image/detail/jpeg_decode.h"
+#include "common/image/detail/pil_convert.h"
 #include "common/util/error.h"
 #include "common/util/library_warnings.h"
 
@@ -24,56 +27,112 @@ std::string vips_reason(const std::string& fallback) {
   return reason.empty() ? fallback : reason;
 }
 
-// PIL's MULDIV255: a * b / 255 rounded, computed the way Convert.c does it.
-inline int muldiv255(int a, int b) {
-  const int t = a * b + 128;
-  return ((t >> 8) + t) >> 8;
+// The PIL mode the decoded layout implies when the container's header does not settle it (detail/pil_mode.h).
+PilMode layout_mode(const VImage& img) {
+  const VipsBandFormat format = img.format();
+  const int bands = img.bands();
+  if (bands == 1 && format != VIPS_FORMAT_UCHAR && format != VIPS_FORMAT_CHAR)
+    return (format == VIPS_FORMAT_FLOAT || format == VIPS_FORMAT_DOUBLE) ? PilMode::kF : PilMode::kI;
+  if (img.interpretation() == VIPS_INTERPRETATION_CMYK && bands >= 4) return PilMode::kCMYK;
+  if (bands == 1) return PilMode::kL;
+  if (bands == 2) return PilMode::kLA;
+  return bands == 3 ? PilMode::kRGB : PilMode::kRGBA;
 }
 
-inline uint8_t clip8(int v) { return static_cast<uint8_t>(v < 0 ? 0 : (v > 255 ? 255 : v)); }
+int mode_channels(PilMode mode) {
+  switch (mode) {
+    case PilMode::kLA: case PilMode::kPA: return 2;
+    case PilMode::kP: case PilMode::kRGB: return 3;
+    case PilMode::kRGBX: case PilMode::kRGBA: case PilMode::kCMYK: return 4;
+    default: return 1;
+  }
+}
 
-// Brings any decoded image to uchar with PIL's rules for bit depth; keeps the band count.
+// Brings decoded bands to uchar with PIL's rules for bit depth (16-bit: high byte, as the ";16B" raw modes;
+// anything else clipped to 0..255).
 VImage to_uchar_like_pil(VImage img) {
   const VipsBandFormat format = img.format();
   if (format == VIPS_FORMAT_UCHAR) return img;
-  if (format == VIPS_FORMAT_USHORT && img.bands() != 1) {
-    // PIL unpacks 16-bit RGB / RGBA / LA with the ";16B" raw modes: high byte.
-    return img.cast(VIPS_FORMAT_UCHAR, VImage::option()->set("shift", true));
-  }
-  // 16-bit gray (PIL mode "I") and every other format: values clipped to 0..255 (vips_cast clamps).
+  if (format == VIPS_FORMAT_USHORT) return img.cast(VIPS_FORMAT_UCHAR, VImage::option()->set("shift", true));
   return img.cast(VIPS_FORMAT_UCHAR);
 }
 
-// Copies the pixels out (this is where libvips decodes) and applies PIL's band conversion.
-RgbImage to_rgb_like_pil(VImage img) {
-  img = to_uchar_like_pil(img);
+// The decoded bands as `channels` 8-bit samples per pixel: extra bands dropped (a tRNS alpha where the mode has
+// none), a grey source replicated into colour (+ its alpha, else 255) where the mode wants colour.
+VImage select_bands(VImage img, int channels) {
   const int bands = img.bands();
-  const bool cmyk = img.interpretation() == VIPS_INTERPRETATION_CMYK && bands >= 4;
-  const int keep = cmyk ? 4 : (bands >= 3 ? 3 : 1);
-  if (bands != keep) img = img.extract_band(0, VImage::option()->set("n", keep));
+  if (bands == channels) return img;
+  if (bands > channels) return img.extract_band(0, VImage::option()->set("n", channels));
+  VImage grey = img.extract_band(0);
+  const VImage alpha =
+      (bands == 2 ? img.extract_band(1) : VImage::black(img.width(), img.height()) + 255).cast(VIPS_FORMAT_UCHAR);
+  if (bands >= 3) return img.bandjoin(alpha);  // 3 -> 4
+  if (channels == 2) return grey.bandjoin(alpha);
+  VImage colour = grey.bandjoin(grey).bandjoin(grey);
+  return channels == 3 ? colour : colour.bandjoin(alpha);
+}
 
-  size_t size = 0;
-  void* mem = img.write_to_memory(&size);
-  RgbImage out;
+// PA: the palette index of every pixel's colour (rgba: [n, 4] uint8) and its alpha, into pa ([n, 2] uint8). False
+// when a colour of the image has no index or several (the index cannot be known).
+bool palette_indices(const uint8_t* rgba, size_t n, const std::vector<uint8_t>& palette, std::vector<uint8_t>* pa) {
+  std::unordered_map<uint32_t, int> index;  // colour -> index; -1: several
+  for (size_t i = 0; 3 * i + 2 < palette.size() && i < 256; ++i) {
+    const auto [it, fresh] =
+        index.emplace((palette[3 * i] << 16) | (palette[3 * i + 1] << 8) | palette[3 * i + 2], static_cast<int>(i));
+    if (!fresh) it->second = -1;
+  }
+  pa->resize(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = rgba + 4 * i;
+    const auto it = index.find((p[0] << 16) | (p[1] << 8) | p[2]);
+    if (it == index.end() || it->second < 0) return false;
+    const int k = it->second;
+    (*pa)[2 * i] = static_cast<uint8_t>(k);
+    (*pa)[2 * i + 1] = p[3];
+  }
+  return true;
+}
+
+// Copies the pixels out (this is where libvips decodes) in the file's PIL mode.
+PilImage to_pil_image(VImage img, const std::optional<ContainerMode>& container) {
+  PilImage out;
+  out.mode = container ? container->mode : layout_mode(img);
+  if (container && container->has_transparent_rgb && img.bands() == 4 && img.format() == VIPS_FORMAT_UCHAR) {
+    // GIF: Pillow keeps the palette colour of transparent pixels; libvips made them (0, 0, 0), alpha 0.
+    const std::vector<double> colour(container->transparent_rgb, container->transparent_rgb + 3);
+    img = (img.extract_band(3) == 0)
+              .ifthenelse(colour, img.extract_band(0, VImage::option()->set("n", 3)))
+              .cast(VIPS_FORMAT_UCHAR);
+  }
   out.width = img.width();
   out.height = img.height();
+  out.channels = mode_channels(out.mode);
   const size_t n = static_cast<size_t>(out.width) * out.height;
-  out.rgb.resize(n * 3);
-  const uint8_t* src = static_cast<const uint8_t*>(mem);
-  uint8_t* dst = out.rgb.data();
-  if (keep == 3) {
-    std::memcpy(dst, src, n * 3);
-  } else if (keep == 1) {
-    for (size_t i = 0; i < n; ++i) dst[3 * i] = dst[3 * i + 1] = dst[3 * i + 2] = src[i];
+  const bool wide = out.mode == PilMode::kI || out.mode == PilMode::kI16 || out.mode == PilMode::kF;
+  if (wide) {
+    img = img.extract_band(0).cast(out.mode == PilMode::kF ? VIPS_FORMAT_FLOAT : VIPS_FORMAT_INT);
   } else {
-    // PIL's cmyk2rgb: nk = 255 - K; channel = nk - muldiv255(ink, nk).
-    for (size_t i = 0; i < n; ++i) {
-      const uint8_t* p = src + 4 * i;
-      const int nk = 255 - p[3];
-      dst[3 * i + 0] = clip8(nk - muldiv255(p[0], nk));
-      dst[3 * i + 1] = clip8(nk - muldiv255(p[1], nk));
-      dst[3 * i + 2] = clip8(nk - muldiv255(p[2], nk));
+    img = select_bands(to_uchar_like_pil(img), out.mode == PilMode::kPA ? 4 : out.channels);
+  }
+  size_t size = 0;
+  void* mem = img.write_to_memory(&size);
+  if (out.mode == PilMode::kF) {
+    out.f32.resize(n);
+    std::memcpy(out.f32.data(), mem, std::min(size, n * sizeof(float)));
+  } else if (wide) {
+    out.i32.resize(n);
+    std::memcpy(out.i32.data(), mem, std::min(size, n * sizeof(int32_t)));
+  } else if (out.mode == PilMode::kPA) {  // colours back to indices, else colour + alpha
+    const uint8_t* rgba = static_cast<const uint8_t*>(mem);
+    if (size >= 4 * n && container && palette_indices(rgba, n, container->palette, &out.u8)) {
+      out.palette = container->palette;
+    } else {
+      out.channels = 4;
+      out.u8.assign(rgba, rgba + std::min(size, 4 * n));
     }
+  } else {
+    out.u8.resize(n * out.channels);
+    std::memcpy(out.u8.data(), mem, std::min(size, out.u8.size()));
   }
   g_free(mem);
   return out;
@@ -104,13 +163,13 @@ bool decode_direct(const void* data, size_t size, const DecodeOptions& options, 
 
 // `open()` opens the image lazily (header only).
 template <typename Open>
-RgbImage decode_with(Open open, const DecodeOptions& options, const std::string& name) {
+PilImage decode_with(Open open, const DecodeOptions& options, const std::string& name) {
   ensure_vips_initialized();
   const WarningInputScope warning_input(name);
   try {
     VImage img = open();
     check_pixels(img, options, name);
-    return to_rgb_like_pil(img);
+    return to_pil_image(img, container_pil_mode(name));
   } catch (const VError& e) {
     std::string reason = e.what();
     vips_error_clear();
@@ -139,8 +198,11 @@ RgbImage decode_image(const std::string& path, const DecodeOptions& options) {
   if (options.jpeg_direct && read_jpeg_file(path, &bytes) &&
       decode_direct(bytes.data(), bytes.size(), options, &direct))
     return direct;
-  return decode_with(
-      [&] { return VImage::new_from_file(path.c_str(), load_options()); }, options, path);
+  return pil_convert_rgb(decode_pil_image(path, options));
+}
+
+PilImage decode_pil_image(const std::string& path, const DecodeOptions& options) {
+  return decode_with([&] { return VImage::new_from_file(path.c_str(), load_options()); }, options, path);
 }
 
 }  // namespace kd

@@ -79,35 +79,45 @@ PixelRect pil_resize_source_rect(int in_w, int in_h, const float box[4], int out
   return r;
 }
 
-ResampleAxis pil_bicubic_axis(int in_size, float in0, float in1, int out_size, int out_begin, int out_count) {
+ResampleAxisReal pil_bicubic_axis_real(int in_size, float in0, float in1, int out_size, int out_begin,
+                                       int out_count) {
   check_axis(in_size, out_size, out_begin, out_count);
   const AxisScale a = axis_scale(in0, in1, out_size);
-  const double support = a.support;
   const double inv = 1.0 / a.filterscale;
-  ResampleAxis axis;
-  axis.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
+  ResampleAxisReal axis;
+  axis.ksize = static_cast<int>(std::ceil(a.support)) * 2 + 1;
   axis.first.resize(out_count);
   axis.count.resize(out_count);
-  axis.weights.assign(static_cast<size_t>(out_count) * axis.ksize, 0);
-  std::vector<double> w(axis.ksize);
+  axis.weights.assign(static_cast<size_t>(out_count) * axis.ksize, 0.0);
   for (int i = 0; i < out_count; ++i) {
     double center;
     int lo, hi;
     taps(a, in_size, in0, out_begin + i, &center, &lo, &hi);
     const int n = std::max(0, hi - lo);
+    double* w = &axis.weights[static_cast<size_t>(i) * axis.ksize];
     double total = 0.0;
     for (int j = 0; j < n; ++j) {
       w[j] = cubic((j + lo - center + 0.5) * inv);
       total += w[j];
     }
-    int32_t* k = &axis.weights[static_cast<size_t>(i) * axis.ksize];
-    for (int j = 0; j < n; ++j) {
-      const double v = total != 0.0 ? w[j] / total : w[j];
-      const double f = v * (1 << kPilPrecisionBits);
-      k[j] = static_cast<int32_t>(v < 0 ? f - 0.5 : f + 0.5);
-    }
+    if (total != 0.0)
+      for (int j = 0; j < n; ++j) w[j] /= total;
     axis.first[i] = lo;
     axis.count[i] = n;
+  }
+  return axis;
+}
+
+ResampleAxis pil_bicubic_axis(int in_size, float in0, float in1, int out_size, int out_begin, int out_count) {
+  const ResampleAxisReal real = pil_bicubic_axis_real(in_size, in0, in1, out_size, out_begin, out_count);
+  ResampleAxis axis;
+  axis.ksize = real.ksize;
+  axis.first = real.first;
+  axis.count = real.count;
+  axis.weights.resize(real.weights.size());
+  for (size_t j = 0; j < real.weights.size(); ++j) {  // fixed point, rounded half away from zero
+    const double v = real.weights[j], f = v * (1 << kPilPrecisionBits);
+    axis.weights[j] = static_cast<int32_t>(v < 0 ? f - 0.5 : f + 0.5);
   }
   return axis;
 }

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "common/image/detail/jpeg_decode.h"
+#include "common/image/detail/pil_convert.h"
+#include "common/image/detail/pil_mode_resize.h"
 #include "common/util/error.h"
 #include "common/util/error_kinds.h"
 
@@ -161,6 +163,18 @@ void render_image(const RgbImage& image, const ViewParams& view, ResizeMode mode
              std::to_string(image.rgb.size()) + " bytes");
   const RenderPlan plan = plan_render(SourceHeader{image.width, image.height, false}, view, mode, resolution);
   render_planned(plan, RgbView{image.rgb.data(), image.width, image.height, image.width * 3}, out_chw);
+}
+
+void render_pil_exact(const PilImage& image, const ViewParams& view, int resolution, float* out_chw) {
+  const RenderPlan plan =
+      plan_render(SourceHeader{image.width, image.height, false}, view, ResizeMode::kExact, resolution);
+  const int R = plan.resolution;
+  const PilImage window = pil_resize_mode(image, plan.source, plan.box, plan.resized_width, plan.resized_height,
+                                          plan.crop_left, plan.crop_top, R, R);  // [R, R] in the image's mode
+  std::vector<uint8_t> pixels(static_cast<size_t>(R) * R * 3);                  // [R, R, 3]
+  pil_convert_rgb(window, pixels.data());
+  normalize_clip(pixels.data(), R, R, out_chw);
+  if (plan.view.flip) flip_chw(out_chw, R);
 }
 
 }  // namespace kd

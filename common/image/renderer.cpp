@@ -6,8 +6,11 @@
 
 #include "common/image/detail/image_decode.h"
 #include "common/image/detail/jpeg_decode.h"
+#include "common/image/detail/pil_convert.h"
+#include "common/image/detail/pil_mode_resize.h"
 #include "common/image/detail/render_plan.h"
 #include "common/util/error.h"
+#include "common/util/library_warnings.h"
 
 namespace kd {
 namespace {
@@ -38,6 +41,20 @@ bool render_jpeg(const std::string& bytes, const std::vector<RenderPlan>& plans,
       if (plans[i].scale_eighths == scale) render_planned(plans[i], decoded, out + i * plane);
   }
   return true;
+}
+
+// Mode I (16-bit grey PNGs, 32-bit TIFFs): Pillow's convert("RGB") clips to 0..255, so a 16-bit photo renders
+// almost white. kExact reproduces it (docs/image_modes.md) and says so through kd's warnings (counted per kind, the
+// first file named, written to the run's log by kd-extract).
+void note_clipped_integers(const PilImage& image, const std::string& path) {
+  if (image.mode != PilMode::kI) return;
+  const size_t clipped = static_cast<size_t>(
+      std::count_if(image.i32.begin(), image.i32.end(), [](int32_t v) { return v < 0 || v > 255; }));
+  if (clipped == 0) return;
+  const WarningInputScope input(path);
+  report_warning("kd-render", "PIL mode I image rendered as OpenAI's transform does: convert(\"RGB\") clips " +
+                                  std::to_string(100 * clipped / std::max<size_t>(image.i32.size(), 1)) +
+                                  " % of its pixels to 0 or 255");
 }
 
 }  // namespace
@@ -75,14 +92,28 @@ std::vector<ViewParams> render_views(const std::string& path, const std::vector<
       return resolved;
     }
   }
-  // Not a JPEG, or one libjpeg refuses: libvips decodes it whole (and names the file if it cannot).
+  // Not a JPEG, or one libjpeg refuses: libvips decodes it whole in its PIL mode (and names the file if it cannot).
+  // kExact resizes in that mode, as OpenAI's transform does; kFast converts to RGB first.
   DecodeOptions d;
   d.max_pixels = options.max_pixels;
   d.jpeg_direct = false;
-  const RgbImage image = decode_image(path, d);
+  const PilImage image = decode_pil_image(path, d);
+  std::string why;
+  if (mode == ResizeMode::kExact && !pil_image_resizable(image, &why))
+    throw Error("cannot render this image as OpenAI's transform does")
+        .file(path)
+        .got(why)
+        .hint("convert the file (e.g. to 8-bit PNG), or render in fast mode");
+  if (mode == ResizeMode::kExact) note_clipped_integers(image, path);
+  RgbImage rgb;
+  if (mode == ResizeMode::kFast) rgb = pil_convert_rgb(image);
   for (size_t i = 0; i < views.size(); ++i) {
     resolved.push_back(resolve_view(views[i], image.width, image.height, resolution));
-    render_image(image, resolved.back(), mode, resolution, out_vchw + i * plane);
+    float* out = out_vchw + i * plane;
+    if (mode == ResizeMode::kExact)
+      render_pil_exact(image, resolved.back(), resolution, out);
+    else
+      render_image(rgb, resolved.back(), mode, resolution, out);
   }
   return resolved;
 }

@@ -6,8 +6,11 @@
 // R) into a RenderPlan value (DCT scale, region to decode, resize geometry; common/image/detail/render_plan.h, which
 // also states both modes' semantics), the plan's region is decoded, and the plan is executed. Routes: JPEGs that
 // libjpeg decodes directly (grayscale, YCbCr, RGB) decode only the plan's region, at the plan's DCT scale; every
-// other file (PNG, GIF, TIFF, CMYK or bad JPEGs) is decoded whole by libvips at full size (detail/image_decode.h:
-// PIL's convert("RGB") rules). The pixels are the same whichever route a file takes in kExact: PIL's, bit for bit.
+// other file (PNG, GIF, TIFF, CMYK or bad JPEGs) is decoded whole by libvips at full size, in its PIL mode
+// (detail/image_decode.h); kExact resizes it in that mode and converts the crop to RGB after, as OpenAI's transform
+// does (docs/image_modes.md), kFast converts to RGB first. The pixels are the same whichever route a file takes in
+// kExact: PIL's, bit for bit. kExact refuses (kd::Error naming the file) what OpenAI's transform cannot render
+// (16-bit grey TIFFs, mode I;16) and notes through kd's warnings the 16-bit grey images Pillow clips almost white.
 //   kExact: PIL + torchvision bit for bit (CLIP's own preprocessing for view 0; resized_crop for other views).
 //   kFast: JPEGs decoded at the smallest DCT scale M/8 keeping the view's short side >= R, then PIL's bicubic: close
 //     to kExact, not equal (docs/benchmarks.md); use it only with caches extracted in kFast.

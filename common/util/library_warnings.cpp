@@ -95,6 +95,8 @@ void route_glib_warnings(const char* domain, const char* source) {
   g_log_set_handler(domain, levels, on_glib_log, const_cast<char*>(source));
 }
 
+void report_warning(const std::string& source, const std::string& message) { deliver(source, message); }
+
 WarningCapture::WarningCapture() {
   Router& r = router();
   std::lock_guard<std::mutex> lock(r.mutex);

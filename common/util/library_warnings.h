@@ -26,6 +26,11 @@ struct LibraryWarning {
 // (GLib's handlers are) and idempotent; called where the library is initialised (ensure_vips_initialized).
 void route_glib_warnings(const char* domain, const char* source);
 
+// kd's own warnings about an input (e.g. the renderer's note that Pillow's rules turn an image almost white) take
+// the same way as the libraries': to the live captures, else printed once per kind. The input is the calling
+// thread's WarningInputScope.
+void report_warning(const std::string& source, const std::string& message);
+
 // Collects every routed warning raised anywhere in the process while it lives.
 class WarningCapture {
  public:

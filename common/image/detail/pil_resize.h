@@ -31,6 +31,16 @@ struct ResampleAxis {
 // Pillow's bicubic coefficients for one axis. in0/in1 are the box edges in source samples (float32 like Pillow).
 ResampleAxis pil_bicubic_axis(int in_size, float in0, float in1, int out_size, int out_begin, int out_count);
 
+// The same coefficients before the fixed-point step: what Pillow's 32-bit (int "I", float "F") resampler uses.
+struct ResampleAxisReal {
+  int ksize = 0;                // weights per output sample (stride of `weights`)
+  std::vector<int> first;       // [out_count] first source index used
+  std::vector<int> count;       // [out_count] number of source samples used (<= ksize)
+  std::vector<double> weights;  // [out_count, ksize] normalised to sum 1 (where the sum is not 0)
+};
+ResampleAxisReal pil_bicubic_axis_real(int in_size, float in0, float in1, int out_size, int out_begin,
+                                       int out_count);
+
 // The source samples [lo, hi) that output samples [out_begin, out_begin + out_count) of pil_bicubic_axis read
 // (the union of their [first, first + count)); lo = hi = 0 when they read none.
 void pil_bicubic_span(int in_size, float in0, float in1, int out_size, int out_begin, int out_count, int* lo,

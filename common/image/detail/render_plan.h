@@ -73,4 +73,10 @@ void render_planned(const RenderPlan& plan, const RgbView& decoded, float* out_c
 // renderer does for files libvips decodes. out_chw: [3, R, R] float32, caller-owned.
 void render_image(const RgbImage& image, const ViewParams& view, ResizeMode mode, int resolution, float* out_chw);
 
+// kExact for an image decoded in its PIL mode (files libvips decodes), as OpenAI's transform does it: the plan's
+// resize in the image's own mode (pil_mode_resize.h: NEAREST for 1 / P, premultiplied for LA / RGBA, 32-bit for
+// I / F), then convert("RGB") of the R x R crop (pil_convert.h), normalised, flipped. Throws kd::Error for a mode
+// Pillow cannot resize (pil_mode_resizable). out_chw: [3, R, R] float32, caller-owned.
+void render_pil_exact(const PilImage& image, const ViewParams& view, int resolution, float* out_chw);
+
 }  // namespace kd
