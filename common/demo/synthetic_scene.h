@@ -48,8 +48,9 @@ struct Scene {
   std::vector<ShapeGroup> groups;  // 1..2; groups differ in region and in (shape, colour)
 };
 
-// Samples a scene of `size` x `size` pixels (size >= 32). Objects never overlap. Deterministic for the rng state.
-Scene sample_scene(DemoRng& rng, int size);
+// Samples a scene of `size` x `size` pixels (size >= 32) with 1..`max_groups` groups (1 or 2; two with probability
+// 1/2). Objects never overlap. Deterministic for the rng state.
+Scene sample_scene(DemoRng& rng, int size, int max_groups = 2);
 
 // A scene of one group whose colour is object_colours()[colour] (shape, size, count, region and background random):
 // a single-label image for the demo's zero-shot classification (the demo teacher tells colours apart far better than
