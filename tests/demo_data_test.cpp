@@ -2,6 +2,8 @@
 // learned from its captions, and a tiny contrastive teacher that learns (loss falls, retrieval beats chance).
 #include <gtest/gtest.h>
 
+#include <ATen/Parallel.h>
+
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -225,6 +227,7 @@ TEST(DemoTeacher, ContrastiveLossFallsAndRetrievalBeatsChance) {
   o.progress = false;
   o.max_train_seconds = 60;
   const auto t0 = std::chrono::steady_clock::now();
+  at::set_num_threads(o.threads);  // the tool's job; the library leaves thread limits to its caller
   const TeacherTrainResult r = train_demo_teacher(o);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("%s\n  (test run %.1f s)\n", format_teacher_report(r).c_str(), seconds);

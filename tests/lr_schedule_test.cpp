@@ -37,7 +37,7 @@ TEST(LrSchedule, CosineWarmupHandValues) {
 
 TEST(LrSchedule, ConfigDispatchAndErrors) {
   kd::LrScheduleConfig step;
-  step.kind = "step";
+  step.kind = kd::LrSchedule::kStep;
   step.base_lr = 1e-3;
   step.decay_epochs = 2;
   step.rate = 0.1;
@@ -53,10 +53,9 @@ TEST(LrSchedule, ConfigDispatchAndErrors) {
   EXPECT_DOUBLE_EQ(kd::learning_rate(cos, 0, 1), 0.5);
   EXPECT_NEAR(kd::learning_rate(cos, 4, 1), 0.5, 1e-12);
 
+  EXPECT_THROW(kd::parse_enum<kd::LrSchedule>("linear", "--lr_scheduler"), kd::Error);
+  EXPECT_EQ(kd::parse_enum<kd::LrSchedule>("step", "--lr_scheduler"), kd::LrSchedule::kStep);
   kd::LrScheduleConfig bad = cos;
-  bad.kind = "linear";
-  EXPECT_THROW(kd::validate(bad), kd::Error);
-  bad = cos;
   bad.total_steps = 2;
   EXPECT_THROW(kd::validate(bad), kd::Error);
   EXPECT_THROW(kd::step_decay_lr(1e-3, 0, 0, 0.5, 0), kd::Error);

@@ -42,7 +42,7 @@ struct TinyRun {
     groups.emplace_back(std::vector<torch::Tensor>{lin->bias},
                         std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(1e-2).weight_decay(0.0)));
     opt = std::make_unique<torch::optim::AdamW>(std::move(groups));
-    sched.kind = "cosine";
+    sched.kind = kd::LrSchedule::kCosine;
     sched.base_lr = 1e-2;
     sched.min_lr = 1e-4;
     sched.warmup_steps = 2;
@@ -71,7 +71,7 @@ struct TinyRun {
     s.step = step;
     s.batch_in_epoch = step % 6;
     s.samples_seen = step * 4;
-    s.lr_schedule = {{"kind", sched.kind}, {"total_steps", sched.total_steps}};
+    s.lr_schedule = {{"kind", kd::enum_name(sched.kind)}, {"total_steps", sched.total_steps}};
     s.loss_scaler = scaler.state();
     s.extra = {{"val_acc", 0.25}, {"note", "test"}};
     return s;

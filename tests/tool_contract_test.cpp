@@ -97,3 +97,27 @@ TEST(ToolContract, FailureExitsOneWithTheToolsName) {
     EXPECT_NE(r.err.find(c.name + ": "), std::string::npos) << label(c) << "\n" << r.err;
   }
 }
+
+// Counts and limits out of range are usage errors (exit 2) naming the option, before any work (issue 14).
+TEST(ToolContract, NegativeCountsAreUsageErrorsNamingTheOption) {
+  const std::string none = "/nonexistent/kd-tool-contract";
+  struct Negative {
+    std::string tool, args, option;
+  };
+  const std::vector<Negative> cases = {
+      {"kd-train", "--cache " + none + " --threads -1", "--threads"},
+      {"kd-train", "--cache " + none + " --max-steps -5", "--max_steps"},
+      {"kd-train", "--cache " + none + " --checkpoint-every-steps -1", "--checkpoint-every-steps"},
+      {"kd-train", "--cache " + none + " --save-top-k -2", "--save-top-k"},
+      {"kd-train", "--cache " + none + " --weight 0.6 -0.35 0.05", "--weight"},
+      {"kd-extract", "image --teacher " + none + " --images " + none + " --out " + none + " --threads -1",
+       "--threads"},
+      {"kd-eval", "--val-cache " + none + " --image-student " + none + " --batch -1", "--batch"},
+  };
+  for (const Negative& c : cases) {
+    TempDir tmp("kd-contract");
+    const auto r = run_command_streams(tool(c.tool) + " " + c.args, tmp.path());
+    EXPECT_EQ(r.status, 2) << c.tool << " " << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.option), std::string::npos) << c.tool << " " << c.args << "\n" << r.err;
+  }
+}

@@ -326,7 +326,7 @@ TEST_F(Train, StudentViewsUseTheCachesResizeMode) {
 
 TEST_F(Train, BadOptionsNameTheOption) {
   auto r = run_command(text_run("bad", "--loss kl nope --weight 1 1"));
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 2);  // a bad command line: a usage error
   EXPECT_NE(r.output.find("nope"), std::string::npos) << r.output;
   r = run_command(tool("kd-train") + " --quiet --data_dir " + quoted(data_) +
                   " --dataset text_dataset --output_dim 32 --save_dir " + quoted(dir_->path() / "runs"));

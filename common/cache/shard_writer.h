@@ -8,11 +8,17 @@
 #include <vector>
 
 #include "common/cache/h5_handles.h"
+#include "common/util/enum_names.h"
 
 namespace kd::cache {
 
 // How a float32 input array is stored in the file.
 enum class FloatStorage { kFloat16, kFloat32 };
+inline const std::vector<EnumSpelling<FloatStorage>>& enum_spellings(FloatStorage) {  // kd-extract --dtype
+  static const std::vector<EnumSpelling<FloatStorage>> kNames = {{FloatStorage::kFloat16, {"fp16", "float16"}},
+                                                                {FloatStorage::kFloat32, {"fp32", "float32"}}};
+  return kNames;
+}
 
 struct ShardWriterOptions {
   int zstd_level = 3;                   // cd_values[0] of filter 32015

@@ -22,8 +22,10 @@
 #include "common/util/progress.h"
 #include "common/distill/autocast_guard.h"
 #include "common/distill/lr_schedule.h"
+#include "common/distill/optimizer_step.h"
 #include "common/distill/param_groups.h"
 #include "common/image/renderer.h"
+#include "common/util/option_json.h"
 #include "common/text/caption_source.h"
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
@@ -60,6 +62,11 @@ void validate(const TeacherTrainOptions& o) {
     throw Error("bad optimiser settings").expected("lr > 0, min_lr >= 0, weight_decay >= 0, warmup >= 0");
   }
   if (o.threads < 1) throw Error("threads must be >= 1").key("threads").got(std::to_string(o.threads));
+  if (o.precision == Precision::kFp16)
+    throw Error("the demo teacher trains on CPU: fp16 autocast needs CUDA").key("--precision").expected("bf16 or fp32");
+  if (o.max_train_seconds < 0 || o.min_chance_multiple < 0 || o.logit_scale_init < 0 || !(o.logit_scale_lr_factor >= 0))
+    throw Error("must not be negative")
+        .key("--max-train-seconds, --min-chance-multiple, --logit-scale-init, --logit-scale-lr-factor");
 }
 
 std::vector<double> chance_image_to_text(const std::vector<int64_t>& per_image, int64_t n_texts,
@@ -172,7 +179,6 @@ std::string fmt(const char* f, double a, double b = 0, double c = 0) {
 TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   validate(o);
   TeacherTrainResult result;
-  at::set_num_threads(o.threads);
   const auto t0 = Clock::now();
   const fs::path vocab_dir = o.data_dir / "vocab";
   const BpeTokenizer tokenizer = BpeTokenizer::load(vocab_dir);
@@ -188,31 +194,28 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   ClipModel model = ClipModel::create(o.config, o.seed);
   if (o.logit_scale_init > 0) model.logit_scale.fill_(std::log(o.logit_scale_init));
   model.logit_scale.requires_grad_(true);
-  std::vector<torch::Tensor> decay, no_decay, scale;
-  for (auto& [name, t] : model.named_tensors()) {
-    if (name == "logit_scale") scale.push_back(t);
-    else (exempt_from_weight_decay(name, t) ? no_decay : decay).push_back(t);
-  }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  auto adamw = [&](double wd) {
-    return std::make_unique<torch::optim::AdamWOptions>(
-        torch::optim::AdamWOptions(o.lr).betas({0.9, 0.98}).eps(1e-6).weight_decay(wd));
-  };
-  groups.emplace_back(decay, adamw(o.weight_decay));
-  groups.emplace_back(no_decay, adamw(0.0));
-  groups.emplace_back(scale, adamw(0.0));
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o.lr));
 
   const int64_t n = train.pixels.size(0);
   const int64_t batch = std::min(o.batch_size, n);
   const int64_t steps_per_epoch = n / batch;  // drop the last partial batch: a contrastive batch should be full
-  LrScheduleConfig schedule;
-  schedule.kind = "cosine";
+  // kd's step machinery (optimizer_step.h), as kd-train uses it: AdamW groups by param_groups.h's rule, with
+  // logit_scale in a group of its own at lr × logit_scale_lr_factor; cosine schedule with warmup.
+  AdamWSettings adamw;
+  adamw.lr = o.lr;
+  adamw.weight_decay = o.weight_decay;
+  std::vector<torch::optim::OptimizerParamGroup> groups =
+      adamw_param_groups(model.named_tensors(), adamw, {"logit_scale"});
+  OptimizerStepOptions step_options;
+  LrScheduleConfig& schedule = step_options.schedule;
+  schedule.kind = LrSchedule::kCosine;
   schedule.base_lr = o.lr;
   schedule.min_lr = o.min_lr;
   schedule.total_steps = std::max<int64_t>(steps_per_epoch * o.epochs, 1);
   schedule.warmup_steps = std::min(o.warmup_steps, schedule.total_steps - 1);
-  validate(schedule);
+  step_options.steps_per_epoch = steps_per_epoch;
+  step_options.lr_factors.assign(groups.size(), 1.0);
+  step_options.lr_factors.back() = o.logit_scale_lr_factor;
+  OptimizerStep optimizer(std::move(groups), step_options);
 
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed ^ 0x7E4C4E5ull);
   DemoRng caption_rng(o.seed ^ 0xCA97105ull);
@@ -233,14 +236,10 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
       const torch::Tensor tokens = train.tokens.index_select(0, rows_t).slice(1, 0, train.max_tokens);  // [B, L]
       const torch::Tensor pixels = train.pixels.index_select(0, idx);                                 // [B, 3, R, R]
 
-      const double lr = learning_rate(schedule, result.steps, steps_per_epoch);
-      for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
-        static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options())
-            .lr(g == 2 ? lr * o.logit_scale_lr_factor : lr);
-      }
+      const double lr = optimizer.set_lr(result.steps);
       torch::Tensor img, txt;
       {
-        AutocastGuard autocast(c10::DeviceType::CPU, o.bf16 ? at::kBFloat16 : at::kFloat);
+        AutocastGuard autocast(c10::DeviceType::CPU, o.precision == Precision::kBf16 ? at::kBFloat16 : at::kFloat);
         img = model.visual->forward(pixels).embeds;  // [B, D]
         txt = model.text->forward(tokens).embeds;    // [B, D]
       }
@@ -250,9 +249,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
       const torch::Tensor target = torch::arange(batch, torch::kInt64);
       const torch::Tensor loss = 0.5 * (torch::nn::functional::cross_entropy(logits, target) +
                                         torch::nn::functional::cross_entropy(logits.t(), target));
-      optimizer.zero_grad();
-      loss.backward();
-      optimizer.step();
+      optimizer.apply(loss);
       {
         torch::NoGradGuard no_grad;
         model.logit_scale.clamp_(0.0, max_log_scale);
@@ -295,14 +292,13 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   if (!o.out_dir.empty()) {
     save_clip_hf(model, o.out_dir);
     for (const char* f : {"vocab.json", "merges.txt"}) write_file_atomic(o.out_dir / f, read_file(vocab_dir / f));
+    nlohmann::json options_json;
+    options_to_json(o, options_json);
+    options_json["data_dir"] = fs::absolute(o.data_dir).string();
     nlohmann::ordered_json report = {
         {"kd_format", "kd-demo-teacher-report"}, {"kd_version", 1},
         {"config", clip_config_to_json(o.config)},
-        {"options", {{"data_dir", fs::absolute(o.data_dir).string()}, {"epochs", o.epochs},
-                     {"batch_size", o.batch_size}, {"lr", o.lr}, {"min_lr", o.min_lr},
-                     {"weight_decay", o.weight_decay}, {"warmup_steps", o.warmup_steps}, {"seed", o.seed},
-                     {"threads", o.threads}, {"max_train_seconds", o.max_train_seconds}, {"bf16", o.bf16},
-                     {"logit_scale_init", o.logit_scale_init}, {"logit_scale_lr_factor", o.logit_scale_lr_factor}}},
+        {"options", options_json},
         {"steps", result.steps}, {"epoch_loss", result.epoch_loss}, {"logit_scale", result.final_logit_scale},
         {"val", {{"ks", ks}, {"image_to_text", result.val.image_to_text}, {"text_to_image", result.val.text_to_image},
                  {"chance_image_to_text", result.chance_image_to_text},

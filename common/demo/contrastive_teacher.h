@@ -12,10 +12,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "common/clip/clip_config.h"
 #include "common/eval/retrieval_metrics.h"
+#include "common/util/option_fields.h"
+#include "common/util/precision.h"
 
 namespace kd::demo {
 
@@ -35,9 +38,9 @@ struct TeacherTrainOptions {
   double weight_decay = 0.1;
   int64_t warmup_steps = 20;
   uint64_t seed = 0;
-  int threads = 2;                   // torch intra-op and decoding threads
-  bool bf16 = true;                  // bf16 autocast for the training forward/backward (float32 master weights;
-                                     // evaluation stays float32)
+  int threads = 2;                   // decoding threads (TBB arena); LibTorch's intra-op threads are the caller's
+  Precision precision = Precision::kBf16;  // training forward/backward: bf16 autocast (float32 master weights) or
+                                           // fp32; evaluation stays float32. fp16 is refused (CPU).
   double logit_scale_init = 0;       // initial multiplier exp(logit_scale); 0 = CLIP's 1/0.07
   double logit_scale_lr_factor = 1;  // logit_scale's learning rate = lr × this
   double max_train_seconds = 0;      // stop training early past this wall time (0 = no limit); the schedule is unchanged
@@ -54,6 +57,28 @@ struct TeacherTrainResult {
   double r1 = 0, r1_chance = 0;      // mean of the two directions' R@1 and of their chances
   double prepare_seconds = 0, train_seconds = 0, eval_seconds = 0;  // wall clock
 };
+
+// The one description of TeacherTrainOptions (option_fields.h): kd-demo-teacher's options and the report's.
+template <class O, class V, std::enable_if_t<std::is_same_v<std::remove_const_t<O>, TeacherTrainOptions>, int> = 0>
+void visit_fields(O& o, V&& v) {
+  v(o.data_dir, {"data_dir", "kd-demo-data output folder", kRequired, ~0u, "--data-dir,--data_dir"});
+  v(o.out_dir, {"out", "teacher folder to write (HF layout + vocab.json/merges.txt + teacher-report.json)", kRequired});
+  v(o.config.vision.image_size, {"image_size", "teacher input resolution in pixels (multiple of the patch size 16)"});
+  v(o.epochs, {"epochs", "passes over the training images"});
+  v(o.batch_size, {"batch_size", "contrastive batch size"});
+  v(o.lr, {"lr", "peak learning rate (AdamW)"});
+  v(o.min_lr, {"min_lr", "final learning rate of the cosine schedule"});
+  v(o.weight_decay, {"weight_decay", "AdamW weight decay on matrices"});
+  v(o.warmup_steps, {"warmup_steps", "linear warmup steps"});
+  v(o.seed, {"seed", "initialisation and batching seed"});
+  v(o.threads, {"threads", "CPU threads"});
+  v(o.precision, {"precision", "training compute: bf16 (autocast, float32 weights) or fp32"});
+  v(o.logit_scale_init, {"logit_scale_init", "initial logit multiplier (0: CLIP's 1/0.07)"});
+  v(o.logit_scale_lr_factor, {"logit_scale_lr_factor", "logit scale learning rate / --lr"});
+  v(o.max_train_seconds, {"max_train_seconds", "stop training past this wall time (0 = no limit)"});
+  v(o.min_chance_multiple, {"min_chance_multiple", "fail (exit 1) when val R@1 is below this multiple of chance "
+                                                   "(0 = never)"});
+}
 
 void validate(const TeacherTrainOptions& options);
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "common/distill/train_options.h"
 #include "common/util/error.h"
 #include "common/util/shape_string.h"
 
@@ -167,13 +168,53 @@ torch::Tensor icl_loss(const torch::Tensor& s_in, const torch::Tensor& t_other_i
 
 // ---- combination ---------------------------------------------------------------------------------------------
 
-const std::vector<std::string>& known_loss_names() {
-  static const std::vector<std::string> kNames = {"l1", "kl", "ce", "cos", "fd", "affinity", "affinity_topk", "icl"};
-  return kNames;
+namespace {
+
+const torch::Tensor& need(const torch::Tensor& x, const char* what, const char* loss) {
+  if (!x.defined()) throw Error("distillation loss input is missing").key(std::string(what) + " (needed by loss '" + loss + "')");
+  return x;
 }
 
-std::vector<LossSpec> default_loss_specs() {
-  return {{"kl", 0.6, 1.0}, {"l1", 0.35, 1.0}, {"ce", 0.05, 1.0}};
+}  // namespace
+
+const std::vector<LossInfo>& loss_table() {
+  static const std::vector<LossInfo> kTable = {
+      {"l1", kLossTeacher, "mean |s - t|",
+       [](const DistillBatch& b, double, double) { return kd::l1_loss(b.student, need(b.teacher, "teacher", "l1")); }},
+      {"kl", kLossTeacher, "T^2 KL(softmax(t/T) || softmax(s/T)) over D",
+       [](const DistillBatch& b, double T, double) { return kd::kl_loss(b.student, need(b.teacher, "teacher", "kl"), T); }},
+      {"ce", kLossTeacher, "soft-target cross-entropy at temperature T",
+       [](const DistillBatch& b, double T, double) { return kd::ce_loss(b.student, need(b.teacher, "teacher", "ce"), T); }},
+      {"cos", kLossTeacher, "mean 1 - cos(s, t)",
+       [](const DistillBatch& b, double, double) { return kd::cos_loss(b.student, need(b.teacher, "teacher", "cos")); }},
+      {"fd", kLossTeacher, "MSE of the normalised embeddings (CLIP-KD FD)",
+       [](const DistillBatch& b, double, double) { return kd::fd_loss(b.student, need(b.teacher, "teacher", "fd")); }},
+      {"affinity", kLossTeacher | kLossBank, "KL of similarity distributions over the whole bank (TinyCLIP)",
+       [](const DistillBatch& b, double, double scale) {
+         return kd::affinity_loss(b.student, need(b.teacher, "teacher", "affinity"), need(b.bank, "bank", "affinity"),
+                              scale);
+       }},
+      {"affinity_topk", kLossBank | kLossTopk, "KL over the teacher's cached top-K bank rows",
+       [](const DistillBatch& b, double, double scale) {
+         return kd::affinity_topk_loss(b.student, need(b.teacher_topk_logits, "teacher_topk_logits", "affinity_topk"),
+                                   need(b.teacher_topk_indices, "teacher_topk_indices", "affinity_topk"),
+                                   need(b.bank, "bank", "affinity_topk"), scale);
+       }},
+      {"icl", kLossTeacherOther, "InfoNCE against teacher_other (kd-train: the teacher's top-1 bank row)",
+       [](const DistillBatch& b, double, double scale) {
+         return kd::icl_loss(b.student, need(b.teacher_other, "teacher_other", "icl"), scale);
+       }},
+  };
+  return kTable;
+}
+
+const std::vector<std::string>& known_loss_names() {
+  static const std::vector<std::string> kNames = [] {
+    std::vector<std::string> n;
+    for (const auto& l : loss_table()) n.push_back(l.name);
+    return n;
+  }();
+  return kNames;
 }
 
 namespace {
@@ -184,25 +225,39 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-bool is_known(const std::string& name) {
-  for (const auto& k : known_loss_names())
-    if (k == name) return true;
-  return false;
-}
-
 void validate_specs(const std::vector<LossSpec>& specs) {
-  if (specs.empty()) throw Error("no distillation loss given").hint("pass --loss with at least one of: " + join(known_loss_names()));
+  if (specs.empty()) throw Error("no distillation loss given").key("--loss").hint("pass --loss with at least one of: " + join(known_loss_names()));
   std::set<std::string> seen;
   for (const auto& s : specs) {
-    if (!is_known(s.name))
-      throw Error("unknown distillation loss").key(s.name).expected("one of: " + join(known_loss_names()));
+    find_loss(s.name);
     if (!seen.insert(s.name).second) throw Error("distillation loss given twice").key(s.name);
-    if (!std::isfinite(s.weight)) throw Error("loss weight is not finite").key(s.name).got(std::to_string(s.weight));
-    if (!std::isfinite(s.scale)) throw Error("loss scale is not finite").key(s.name).got(std::to_string(s.scale));
+    if (!std::isfinite(s.weight) || s.weight < 0)
+      throw Error("loss weight must be a number >= 0 (loss '" + s.name + "')").key("--weight").got(std::to_string(s.weight));
+    if (!std::isfinite(s.scale) || s.scale < 0)
+      throw Error("loss scale must be a number >= 0 (loss '" + s.name + "')").key("--loss_scale").got(std::to_string(s.scale));
   }
 }
 
 }  // namespace
+
+const LossInfo& find_loss(const std::string& name) {
+  for (const auto& l : loss_table())
+    if (name == l.name) return l;
+  throw Error("unknown distillation loss").key(name).expected("one of: " + join(known_loss_names()));
+}
+
+unsigned loss_inputs(const std::vector<LossSpec>& specs) {
+  unsigned inputs = 0;
+  for (const auto& s : specs) inputs |= find_loss(s.name).inputs;
+  return inputs;
+}
+
+const double kDefaultTemperature = TrainOptions{}.t;
+
+std::vector<LossSpec> default_loss_specs() {
+  const TrainOptions defaults;
+  return parse_loss_specs(defaults.loss, defaults.weight, defaults.loss_scale);
+}
 
 std::vector<LossSpec> parse_loss_specs(const std::vector<std::string>& names, const std::vector<double>& weights,
                                        const std::vector<double>& scales) {
@@ -229,29 +284,10 @@ DistillLoss::DistillLoss(std::vector<LossSpec> specs, double temperature, double
 DistillLossResult DistillLoss::operator()(const DistillBatch& b) const {
   DistillLossResult out;
   for (const auto& spec : specs_) {
-    const std::string& n = spec.name;
-    torch::Tensor term;
-    if (n == "l1") term = kd::l1_loss(b.student, b.teacher);
-    else if (n == "kl") term = kd::kl_loss(b.student, b.teacher, temperature_);
-    else if (n == "ce") term = kd::ce_loss(b.student, b.teacher, temperature_);
-    else if (n == "cos") term = kd::cos_loss(b.student, b.teacher);
-    else if (n == "fd") term = kd::fd_loss(b.student, b.teacher);
-    else if (n == "affinity") {
-      require_defined(b.bank, "bank (needed by loss 'affinity')");
-      term = kd::affinity_loss(b.student, b.teacher, b.bank, logit_scale_);
-    } else if (n == "affinity_topk") {
-      require_defined(b.bank, "bank (needed by loss 'affinity_topk')");
-      require_defined(b.teacher_topk_logits, "teacher_topk_logits (needed by loss 'affinity_topk')");
-      term = kd::affinity_topk_loss(b.student, b.teacher_topk_logits, b.teacher_topk_indices, b.bank, logit_scale_);
-    } else if (n == "icl") {
-      require_defined(b.teacher_other, "teacher_other (needed by loss 'icl')");
-      term = kd::icl_loss(b.student, b.teacher_other, logit_scale_);
-    } else {
-      throw Error("unknown distillation loss").key(n).expected("one of: " + join(known_loss_names()));
-    }
+    torch::Tensor term = find_loss(spec.name).compute(b, temperature_, logit_scale_);
     auto weighted = term * (spec.weight * spec.scale);
     out.total = out.total.defined() ? out.total + weighted : weighted;
-    out.terms.emplace_back(n, term);
+    out.terms.emplace_back(spec.name, term);
   }
   return out;
 }

@@ -52,6 +52,10 @@ torch::Tensor affinity_topk_loss(const torch::Tensor& s, const torch::Tensor& te
 // embeddings of the other modality for a PAIRED batch (row b of s pairs with row b of t_other).
 //   logits = logit_scale · ŝ · t̂_otherᵀ [B, B]; cross-entropy with targets arange(B), averaged over B.
 // One direction only (student → teacher-other); call it twice with roles swapped for the symmetric form.
+// In kd-train the batch is not paired: a cache holds one modality, so a row has no caption (or image) of its own.
+// kd-train's stand-in for row b's partner is the other-modality bank row the TEACHER ranks first for row b (index 0
+// of the cached top-K, see TrainSession): ICL then pulls the student towards the teacher's best match and away from
+// the other rows' best matches. Rows that share a best match make the targets ambiguous (they are still arange(B)).
 torch::Tensor icl_loss(const torch::Tensor& s, const torch::Tensor& t_other, double logit_scale);
 
 // The dtype losses are computed in for an input of dtype `d`: float16/bfloat16 → float32, otherwise unchanged.
@@ -61,23 +65,49 @@ c10::ScalarType compute_dtype(c10::ScalarType d);
 
 // One term of the total: total += weight · scale · loss(name).
 struct LossSpec {
-  std::string name;    // one of known_loss_names()
-  double weight = 1.0;
-  double scale = 1.0;  // a unit fix-up (e.g. fd's 1/D), kept apart from the mixing weight
+  std::string name;    // a name of loss_table()
+  double weight = 1.0; // >= 0
+  double scale = 1.0;  // >= 0, a unit fix-up (e.g. fd's 1/D), kept apart from the mixing weight
 };
 
-// "l1", "kl", "ce", "cos", "fd", "affinity", "affinity_topk", "icl".
+// What a loss reads from a DistillBatch besides `student` (LossInfo::inputs bits).
+enum LossInput : unsigned {
+  kLossTeacher = 1u << 0,       // teacher: same modality, same rows
+  kLossBank = 1u << 1,          // bank: the other modality's teacher embeddings (kd-train --bank)
+  kLossTopk = 1u << 2,          // teacher_topk_logits / _indices: cached teacher top-K logits against the bank
+  kLossTeacherOther = 1u << 3,  // teacher_other: one other-modality teacher embedding per row (icl)
+};
+
+struct DistillBatch;
+
+// The losses, in one table: name (the --loss word), inputs, one line of documentation, and the function.
+struct LossInfo {
+  const char* name;
+  unsigned inputs;      // LossInput bits
+  const char* summary;
+  torch::Tensor (*compute)(const DistillBatch& batch, double temperature, double logit_scale);
+};
+const std::vector<LossInfo>& loss_table();
+
+// The table's entry for `name`; kd::Error naming it and listing the known names otherwise.
+const LossInfo& find_loss(const std::string& name);
+
+// The table's names, in order: "l1", "kl", "ce", "cos", "fd", "affinity", "affinity_topk", "icl".
 const std::vector<std::string>& known_loss_names();
 
-// Defaults, pairing weights with losses BY POSITION in --loss:
-//   --loss kl l1 ce --weight 0.6 0.35 0.05 --loss_scale 1 1 1   (kl 0.6, l1 0.35, ce 0.05), temperature 4.
+// The union of the inputs the losses of `specs` read (LossInput bits).
+unsigned loss_inputs(const std::vector<LossSpec>& specs);
+
+// kd-train's defaults (TrainOptions' member initialisers, their one source), pairing weights with losses BY
+// POSITION in --loss: --loss kl l1 ce --weight 0.6 0.35 0.05 (kl 0.6, l1 0.35, ce 0.05), temperature 4.
 // The brief also wrote "Σ weight·scale·{l1, ce, kl} (0.6/0.35/0.05)", which would pair 0.6 with l1; we follow the
 // option list as typed (the CLI is what a run records), so the only rule is "i-th weight ↔ i-th loss".
 std::vector<LossSpec> default_loss_specs();
-constexpr double kDefaultTemperature = 4.0;
+extern const double kDefaultTemperature;
 
 // Builds specs from the seed's flags. weights.size() and scales.size() must equal names.size(); an empty
-// `scales` means all 1. Unknown or repeated names, mismatched lengths, non-finite numbers → kd::Error.
+// `scales` means all 1. Unknown or repeated names, mismatched lengths, negative or non-finite numbers → kd::Error
+// (naming --loss, --weight or --loss_scale).
 std::vector<LossSpec> parse_loss_specs(const std::vector<std::string>& names, const std::vector<double>& weights,
                                        const std::vector<double>& scales);
 

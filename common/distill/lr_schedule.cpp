@@ -42,23 +42,20 @@ double cosine_warmup_lr(double base_lr, int64_t step, int64_t warmup_steps, int6
 }
 
 void validate(const LrScheduleConfig& c) {
-  if (c.kind == "step") {
-    step_decay_lr(c.base_lr, 0, c.decay_epochs, c.rate, c.min_lr);
-  } else if (c.kind == "cosine") {
-    cosine_warmup_lr(c.base_lr, 0, c.warmup_steps, c.total_steps, c.min_lr);
-  } else {
-    throw Error("unknown learning-rate schedule").key(c.kind).expected("step or cosine");
+  switch (c.kind) {
+    case LrSchedule::kStep: step_decay_lr(c.base_lr, 0, c.decay_epochs, c.rate, c.min_lr); return;
+    case LrSchedule::kCosine: cosine_warmup_lr(c.base_lr, 0, c.warmup_steps, c.total_steps, c.min_lr); return;
   }
+  throw Error("unknown learning-rate schedule").got(std::to_string(static_cast<int>(c.kind)));
 }
 
 double learning_rate(const LrScheduleConfig& c, int64_t step, int64_t steps_per_epoch) {
-  if (c.kind == "step") {
+  if (c.kind == LrSchedule::kStep) {
     require(steps_per_epoch > 0, "steps_per_epoch", "> 0", static_cast<double>(steps_per_epoch));
     require(step >= 0, "step", ">= 0", static_cast<double>(step));
     return step_decay_lr(c.base_lr, step / steps_per_epoch, c.decay_epochs, c.rate, c.min_lr);
   }
-  if (c.kind == "cosine") return cosine_warmup_lr(c.base_lr, step, c.warmup_steps, c.total_steps, c.min_lr);
-  throw Error("unknown learning-rate schedule").key(c.kind).expected("step or cosine");
+  return cosine_warmup_lr(c.base_lr, step, c.warmup_steps, c.total_steps, c.min_lr);
 }
 
 }  // namespace kd

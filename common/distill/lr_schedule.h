@@ -3,8 +3,18 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "common/util/enum_names.h"
 
 namespace kd {
+
+enum class LrSchedule { kStep, kCosine };
+inline const std::vector<EnumSpelling<LrSchedule>>& enum_spellings(LrSchedule) {  // --lr_scheduler
+  static const std::vector<EnumSpelling<LrSchedule>> kNames = {{LrSchedule::kStep, {"step"}},
+                                                              {LrSchedule::kCosine, {"cosine"}}};
+  return kNames;
+}
 
 // Seed schedule: lr = max(min_lr, base_lr · rate^floor(epoch / decay_epochs)). epoch counts from 0.
 // decay_epochs > 0, 0 < rate; throws kd::Error otherwise.
@@ -17,9 +27,9 @@ double step_decay_lr(double base_lr, int64_t epoch, int64_t decay_epochs, double
 // warmup ≥ 0, total > warmup; throws kd::Error otherwise.
 double cosine_warmup_lr(double base_lr, int64_t step, int64_t warmup_steps, int64_t total_steps, double min_lr);
 
-// One of the two, as configured by a run (names "step" and "cosine").
+// One of the two, as configured by a run.
 struct LrScheduleConfig {
-  std::string kind = "cosine";
+  LrSchedule kind = LrSchedule::kCosine;
   double base_lr = 1e-4;
   double min_lr = 0.0;
   // cosine
@@ -30,7 +40,7 @@ struct LrScheduleConfig {
   double rate = 1.0;
 };
 
-// Validates the whole config (unknown kind, bad numbers → kd::Error) without computing anything.
+// Validates the whole config (bad numbers → kd::Error) without computing anything.
 void validate(const LrScheduleConfig& c);
 
 // The learning rate at optimiser `step` (from 0); the step schedule uses epoch = step / steps_per_epoch.

@@ -5,6 +5,7 @@
 #include <torch/optim/adamw.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kd {
@@ -36,5 +37,12 @@ struct AdamWSettings {
 // parameters is left out. Throws kd::Error if the module has no trainable parameters or a setting is invalid.
 std::vector<torch::optim::OptimizerParamGroup> adamw_param_groups(const torch::nn::Module& module,
                                                                  const AdamWSettings& settings);
+
+// The same groups from (name, tensor) pairs (e.g. ClipModel::named_tensors(); frozen tensors are left out), plus,
+// when `separate` names any, a last group of those tensors alone (weight_decay 0), e.g. a logit_scale trained at
+// its own learning rate (OptimizerStepOptions::lr_factors).
+std::vector<torch::optim::OptimizerParamGroup> adamw_param_groups(
+    const std::vector<std::pair<std::string, torch::Tensor>>& named, const AdamWSettings& settings,
+    const std::vector<std::string>& separate = {});
 
 }  // namespace kd

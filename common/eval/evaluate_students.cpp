@@ -84,6 +84,13 @@ EvalReport evaluate_students(const EvalOptions& o) {
   if (!o.zeroshot.empty() && o.teacher.empty())
     throw UsageError(Error("zero-shot needs the teacher (its towers are the reference, its tokenizer makes the prompts)")
                          .key("--zeroshot").hint("pass --teacher"));
+  if (o.batch <= 0) throw UsageError(Error("must be positive").key("--batch").got(std::to_string(o.batch)));
+  if (o.block_rows <= 0)
+    throw UsageError(Error("must be positive").key("--block-rows").got(std::to_string(o.block_rows)));
+  if (o.teacher_rows < 0)
+    throw UsageError(Error("must not be negative").key("--teacher-rows").got(std::to_string(o.teacher_rows)));
+  for (int64_t k : o.ks)
+    if (k <= 0) throw UsageError(Error("must be positive").key("--ks").got(std::to_string(k)));
   const torch::Device device = parse_device(o.device);
   if (device.is_cuda()) use_strict_fp32_on_cuda();  // kd-eval scores in float32
   EvalReport report;

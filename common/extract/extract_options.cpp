@@ -48,7 +48,7 @@ ExtractOptions resolve_extract_options(ExtractOptions o) {
       o.captions.push_back(d / "COCO" / "annotations" / "captions_val2017.json");
     if (o.out.empty()) o.out = d / "cache" / to_string(o.kind);
   }
-  if (o.dtype.empty()) o.dtype = o.kind == ExtractKind::kVal ? "fp32" : "fp16";
+  if (!o.dtype) o.dtype = o.kind == ExtractKind::kVal ? cache::FloatStorage::kFloat32 : cache::FloatStorage::kFloat16;
   if (o.num_shards <= 0) {
     o.num_shards = env_int("WORLD_SIZE", env_int("SLURM_NTASKS", 1));
     if (o.shard_index < 0) o.shard_index = env_int("RANK", env_int("SLURM_PROCID", 0));
@@ -72,9 +72,6 @@ ExtractOptions resolve_extract_options(ExtractOptions o) {
     }
     throw UsageError(Error("invalid value").key(key).expected(list).got(v));
   };
-  one_of(o.precision, {"fp32", "fp16", "bf16"}, "--precision");
-  one_of(o.dtype, {"fp16", "fp32"}, "--dtype");
-  one_of(o.resize, {"exact", "fast"}, "--resize");
   one_of(o.caption_format, {"auto", "coco", "cc", "lines"}, "--format");
   if (o.batch <= 0) throw UsageError(Error("must be positive").key("--batch").got(std::to_string(o.batch)));
   if (o.shard_size <= 0)
@@ -90,18 +87,21 @@ ExtractOptions resolve_extract_options(ExtractOptions o) {
   if (o.shard_index >= o.num_shards)
     throw UsageError(Error("worker index out of range").key("--shard-index")
         .expected("< " + std::to_string(o.num_shards)).got(std::to_string(o.shard_index)));
-  if (o.precision == "fp16" && o.device.rfind("cuda", 0) != 0)
+  if (o.threads < 0) throw UsageError(Error("must not be negative").key("--threads").got(std::to_string(o.threads)));
+  if (o.precision == Precision::kFp16 && o.device.rfind("cuda", 0) != 0)
     throw UsageError(Error("fp16 teacher compute needs a CUDA device").key("--precision").got("fp16 on " + o.device)
         .hint("use --precision bf16 or fp32 on CPU"));
   return o;
 }
 
 nlohmann::json content_options_json(const ExtractOptions& o) {
-  nlohmann::json j = {{"kind", to_string(o.kind)}, {"precision", o.precision}, {"dtype", o.dtype},
+  // Written with the enums' canonical words, as before they were enums: existing caches' records still match.
+  nlohmann::json j = {{"kind", to_string(o.kind)}, {"precision", enum_name(o.precision)},
+                      {"dtype", enum_name(o.dtype.value_or(cache::FloatStorage::kFloat16))},
                       {"shard_size", o.shard_size}};
   if (o.kind == ExtractKind::kImage)
     j.update({{"views", o.views}, {"aug_prob", o.aug_prob}, {"scale_min", o.scale_min}, {"seed", o.seed}});
-  if (o.kind != ExtractKind::kText) j.update({{"resize", o.resize}, {"max_pixels", o.max_pixels}});
+  if (o.kind != ExtractKind::kText) j.update({{"resize", enum_name(o.resize)}, {"max_pixels", o.max_pixels}});
   if (o.kind != ExtractKind::kImage) j["caption_format"] = o.caption_format;
   if (!o.bank.empty()) j["topk"] = o.topk;
   return j;

@@ -1,9 +1,6 @@
 // Orchestration of kd-extract: inputs, restart checks, shards, skipped.tsv and index.json.
 #include "common/extract/extract_run.h"
 
-#include <ATen/Parallel.h>
-#include <tbb/global_control.h>
-
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -96,10 +93,10 @@ nlohmann::json preprocess_json(const ExtractOptions& o, int resolution) {
   return {{"resolution", resolution},
           {"mean", {kClipMeanDecimal[0], kClipMeanDecimal[1], kClipMeanDecimal[2]}},
           {"std", {kClipStdDecimal[0], kClipStdDecimal[1], kClipStdDecimal[2]}},
-          {"resize", o.resize},
+          {"resize", enum_name(o.resize)},
           {"interpolation", "bicubic (PIL, antialiased)"},
-          {"jpeg_decode", o.resize == "fast" ? "DCT scale M/8 per view: smallest M keeping the view's short side >= "
-                                               "resolution (common/image/renderer.h)"
+          {"jpeg_decode", o.resize == ResizeMode::kFast ? "DCT scale M/8 per view: smallest M keeping the view's short "
+                                                          "side >= resolution (common/image/renderer.h)"
                                              : "full size"},
           {"crop", "view 0: center crop; views 1..V-1: random resized crop, see view_params"},
           {"view_scale", {o.scale_min, 1.0}},
@@ -167,8 +164,7 @@ class ShardMaker {
   ShardMaker(const ExtractOptions& o, Inputs& in, TeacherEncoder& teacher, const LogitBank* bank,
              const nlohmann::json& record, std::optional<BpeTokenizer> tokenizer)
       : o_(o), in_(in), teacher_(teacher), bank_(bank), record_(record),
-        storage_(o.dtype == "fp16" ? FloatStorage::kFloat16 : FloatStorage::kFloat32),
-        tokenizer_(std::move(tokenizer)) {}
+        storage_(o.dtype.value_or(FloatStorage::kFloat16)), tokenizer_(std::move(tokenizer)) {}
 
   // Computes shard `index` and writes it atomically; returns the rows it holds.
   int64_t make(int64_t index, Progress& progress) {
@@ -246,7 +242,7 @@ class ShardMaker {
     r.view_options.aug_prob = static_cast<float>(o_.aug_prob);
     r.seed = o_.seed;
     r.resolution = static_cast<int>(teacher_.config().vision.image_size);
-    r.resize = o_.resize == "fast" ? ResizeMode::kFast : ResizeMode::kExact;
+    r.resize = o_.resize;
     r.max_pixels = o_.max_pixels;
     r.batch = o_.batch;
     return r;
@@ -411,11 +407,6 @@ void write_index_and_skipped(const ExtractOptions& o, const Inputs& in, const Te
 
 ExtractSummary run_extract(const ExtractOptions& o) {
   WarningCapture library_warnings;  // libvips's warnings: counted per kind, reported once at the end
-  std::optional<tbb::global_control> tbb_threads;
-  if (o.threads > 0) {
-    tbb_threads.emplace(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(o.threads));
-    at::set_num_threads(o.threads);
-  }
   const std::string tool = "kd-extract " + to_string(o.kind);
   TeacherEncoder teacher(o.teacher, o.device, o.precision);
   Inputs in = gather_inputs(o);

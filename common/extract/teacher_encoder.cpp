@@ -13,16 +13,18 @@
 namespace kd {
 namespace {
 
-at::ScalarType dtype_for(const std::string& precision) {
-  if (precision == "fp16") return at::kHalf;
-  if (precision == "bf16") return at::kBFloat16;
+at::ScalarType dtype_for(Precision precision) {
+  switch (precision) {
+    case Precision::kFp16: return at::kHalf;
+    case Precision::kBf16: return at::kBFloat16;
+    case Precision::kFp32: break;
+  }
   return at::kFloat;
 }
 
 }  // namespace
 
-TeacherEncoder::TeacherEncoder(const std::filesystem::path& teacher, const std::string& device,
-                               const std::string& precision)
+TeacherEncoder::TeacherEncoder(const std::filesystem::path& teacher, const std::string& device, Precision precision)
     : device_(parse_device(device)), dtype_(dtype_for(precision)) {
   LoadedClip loaded = load_clip(teacher);
   model_ = std::move(loaded.model);

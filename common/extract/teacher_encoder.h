@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "common/clip/clip_model.h"
+#include "common/util/precision.h"
 
 namespace kd {
 
@@ -19,8 +20,8 @@ struct EncodedBatch {
 
 class TeacherEncoder {
  public:
-  // precision: fp32 | fp16 | bf16 (weights and activations); device: "cpu", "cuda", "cuda:N".
-  TeacherEncoder(const std::filesystem::path& teacher, const std::string& device, const std::string& precision);
+  // precision: of weights and activations; device: "cpu", "cuda", "cuda:N".
+  TeacherEncoder(const std::filesystem::path& teacher, const std::string& device, Precision precision);
 
   EncodedBatch encode_images(const at::Tensor& pixels);  // pixels [B, 3, R, R] float32 CPU
   EncodedBatch encode_tokens(const at::Tensor& tokens);  // tokens [B, 77] int32 CPU

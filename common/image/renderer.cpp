@@ -42,12 +42,20 @@ bool render_jpeg(const std::string& bytes, const std::vector<RenderPlan>& plans,
 
 }  // namespace
 
-const char* to_string(ResizeMode mode) { return mode == ResizeMode::kFast ? "fast" : "exact"; }
+const std::vector<EnumSpelling<ResizeMode>>& enum_spellings(ResizeMode) {
+  static const std::vector<EnumSpelling<ResizeMode>> kNames = {{ResizeMode::kExact, {"exact"}},
+                                                              {ResizeMode::kFast, {"fast"}}};
+  return kNames;
+}
+
+const char* to_string(ResizeMode mode) { return enum_name(mode).c_str(); }
 
 ResizeMode parse_resize_mode(const std::string& text, const std::string& what) {
-  if (text == "exact") return ResizeMode::kExact;
-  if (text == "fast") return ResizeMode::kFast;
-  throw Error("unknown " + what).expected("exact or fast").got(text);
+  try {
+    return parse_enum<ResizeMode>(text, what);
+  } catch (const Error&) {
+    throw Error("unknown " + what).expected(enum_choices<ResizeMode>()).got(text);
+  }
 }
 
 std::vector<ViewParams> render_views(const std::string& path, const std::vector<ViewSpec>& views, ResizeMode mode,

@@ -18,10 +18,13 @@
 #include <vector>
 
 #include "common/image/view_params.h"
+#include "common/util/enum_names.h"
 
 namespace kd {
 
 enum class ResizeMode { kExact, kFast };
+// Its spellings (enum_names.h): "exact", "fast", as caches record them and --resize reads them.
+const std::vector<EnumSpelling<ResizeMode>>& enum_spellings(ResizeMode);
 
 // "exact" / "fast" (what caches record); parse_resize_mode throws kd::Error naming `what` for anything else.
 const char* to_string(ResizeMode mode);
