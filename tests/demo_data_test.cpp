@@ -146,6 +146,33 @@ TEST(DemoData, CaptionsNameWhatIsDrawn) {
   }
 }
 
+TEST(DemoData, MaxGroupsBoundsTheGroupsPerSceneAndObjectsFitTheImage) {
+  for (int max_groups : {1, 2}) {
+    DemoRng rng(11);
+    int two = 0;
+    for (int i = 0; i < 100; ++i) {
+      const Scene s = sample_scene(rng, 64, max_groups);
+      ASSERT_GE(s.groups.size(), 1u);
+      ASSERT_LE(s.groups.size(), static_cast<size_t>(max_groups));
+      two += s.groups.size() == 2;
+      for (const ShapeGroup& g : s.groups)
+        for (const PlacedObject& o : g.objects) {
+          EXPECT_GE(o.cx - o.radius, 0.0f);
+          EXPECT_LE(o.cx + o.radius, 64.0f);
+          EXPECT_GE(o.cy - o.radius, 0.0f);
+          EXPECT_LE(o.cy + o.radius, 64.0f);
+        }
+    }
+    if (max_groups == 2) EXPECT_GT(two, 20) << "about half the scenes have two groups";
+  }
+  DemoRng rng(1);
+  EXPECT_THROW(sample_scene(rng, 64, 3), Error);
+  DemoDataOptions o;
+  o.out_dir = "unused";
+  o.max_groups = 0;
+  EXPECT_THROW(validate(o), Error);
+}
+
 TEST(DemoData, VocabularyLoadsBothWaysAndRoundTripsCaptions) {
   test::TempDir dir("kd-demo-vocab");
   write_demo_data(small_options(dir.path(), 2, 2));

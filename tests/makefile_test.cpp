@@ -13,6 +13,7 @@
 
 #include "common/clip/clip_checkpoint.h"
 #include "common/util/atomic_file.h"
+#include "tests/demo_handoff.h"
 #include "tests/python_checks.h"
 #include "tests/test_support.h"
 
@@ -121,31 +122,7 @@ TEST(MakefileData, StagesRunOnceAndRebuildOnlyWhatChanged) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
   EXPECT_TRUE(demo.run("demo-export").stages.empty());
   if (kd::test::python_torch_available()) {
-    kd::ClipModel image = kd::load_clip(out / "runs/demo-image/student.safetensors").model;
-    kd::ClipModel text = kd::load_clip(out / "runs/demo-text/student.safetensors").model;
-    image.eval();
-    text.eval();
-    const auto py = kd::test::python_check_torchscript(out / "runs/export-torchscript", &image, &text, tmp.path());
-    EXPECT_EQ(py.status, 0) << py.output;
-    for (const char* run : {"demo-image", "demo-text"}) {
-      const kd::test::DecodedEvents ev = kd::test::python_decode_events(out / "runs" / run);
-      EXPECT_EQ(ev.duplicates, 0) << run;
-      std::ifstream in(out / "runs" / run / "metrics.jsonl");
-      int compared = 0;
-      for (std::string line; std::getline(in, line);) {
-        const auto j = nlohmann::json::parse(line);
-        const bool val = j.contains("val");
-        for (auto it = (val ? j["val"] : j).begin(); it != (val ? j["val"] : j).end(); ++it) {
-          if (!it.value().is_number() || it.key() == "step") continue;
-          const std::string tag = (val ? "val/" : "train/") + it.key();
-          ASSERT_TRUE(ev.scalars.count(tag)) << run << " " << tag;
-          ASSERT_TRUE(ev.scalars.at(tag).count(j["step"].get<int64_t>())) << run << " " << tag << " " << j["step"];
-          EXPECT_EQ(ev.scalars.at(tag).at(j["step"].get<int64_t>()), double(it.value().get<float>())) << tag;
-          ++compared;
-        }
-      }
-      EXPECT_GT(compared, 10) << run;
-    }
+    kd::test::check_demo_handoff(out, tmp.path());
   } else if (kd::test::running_in_ci()) {
     ADD_FAILURE() << "python3-torch missing under CI=true";
   }

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "random seed; the output is identical for a seed");
   app.add_option("--size", o.image_size, "image side in pixels")->check(CLI::Range(32, 512));
   app.add_option("--captions-per-image", o.captions_per_image, "captions per image")->check(CLI::PositiveNumber);
+  app.add_option("--max-groups", o.max_groups, "shape groups per scene at most (1 or 2)")->check(CLI::Range(1, 2));
   app.add_option("--max-merges", o.max_merges, "learned BPE merges at most")->check(CLI::NonNegativeNumber);
   app.add_option("--threads", o.threads, "drawing threads")->check(CLI::PositiveNumber);
   bool quiet = false;

@@ -66,9 +66,9 @@ std::string group_noun_phrase(const ShapeGroup& g, bool with_size, DemoRng& rng)
 
 std::string caption_scene(const Scene& scene, DemoRng& rng) {
   // Per-caption choices of detail.
-  const bool with_size = rng.chance(0.75);
-  const bool with_position = rng.chance(0.85);
-  const bool with_background = rng.chance(0.5);
+  const bool with_size = rng.chance(0.9);
+  const bool with_position = rng.chance(0.95);
+  const bool with_background = rng.chance(0.75);
   std::vector<const ShapeGroup*> groups;
   for (const ShapeGroup& g : scene.groups) groups.push_back(&g);
   if (groups.size() > 1 && rng.chance(0.5)) std::reverse(groups.begin(), groups.end());

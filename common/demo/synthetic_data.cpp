@@ -44,7 +44,7 @@ std::vector<Item> write_split(const DemoDataOptions& o, uint64_t stream, int n, 
   arena.execute([&] {
     tbb::parallel_for(0, n, [&](int i) {
       DemoRng rng = DemoRng::for_item(o.seed, stream, static_cast<uint64_t>(i));
-      const Scene scene = sample_scene(rng, o.image_size);
+      const Scene scene = sample_scene(rng, o.image_size, o.max_groups);
       Item& item = items[static_cast<size_t>(i)];
       item.id = id_base + i + 1;
       item.file_name = demo_image_file_name(item.id);
@@ -115,6 +115,8 @@ void validate(const DemoDataOptions& o) {
     throw Error("need at least one caption per image").key("captions-per-image").got(std::to_string(o.captions_per_image));
   }
   if (o.n_zeroshot < 0) throw Error("zero-shot images must be >= 0").key("zeroshot").got(std::to_string(o.n_zeroshot));
+  if (o.max_groups < 1 || o.max_groups > 2) throw Error("groups per scene out of range").key("max-groups")
+      .expected("1 or 2").got(std::to_string(o.max_groups));
   if (o.threads < 1) throw Error("threads must be >= 1").key("threads").got(std::to_string(o.threads));
 }
 
@@ -158,7 +160,8 @@ DemoDataSummary write_demo_data(const DemoDataOptions& o) {
   nlohmann::ordered_json manifest = {
       {"kd_format", "kd-demo-data"}, {"kd_version", 1},
       {"options", {{"train", o.n_train}, {"val", o.n_val}, {"zeroshot", o.n_zeroshot}, {"seed", o.seed}, {"size", o.image_size},
-                   {"captions_per_image", o.captions_per_image}, {"max_merges", o.max_merges}}},
+                   {"captions_per_image", o.captions_per_image},
+                   {"max_groups", o.max_groups}, {"max_merges", o.max_merges}}},
       {"train_captions", s.n_train_captions}, {"val_captions", s.n_val_captions},
       {"learned_merges", s.n_learned_merges},
       {"vocab_note", "CLIP id layout (49408): learned merges first, then filler merges that never fire on the captions"}};

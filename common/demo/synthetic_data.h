@@ -27,6 +27,7 @@ struct DemoDataOptions {
   uint64_t seed = 0;
   int image_size = 96;           // pixels, square, 32..512
   int captions_per_image = 5;    // for both splits
+  int max_groups = 2;            // shape groups per scene at most (1 or 2)
   int max_merges = 4000;         // learned BPE merges at most
   int threads = 2;               // drawing threads
   bool progress = true;          // progress lines on stderr

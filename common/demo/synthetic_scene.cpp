@@ -126,8 +126,9 @@ bool add_group(Scene& s, int colour, int size, DemoRng& rng, std::vector<PlacedO
   }
   group.large = rng.chance(0.5);
   const int count = 1 + rng.below(3);
-  // radius: large objects span ~1/4 of the side, small ~1/8 (a group of three large ones shrinks a little)
-  float radius = static_cast<float>(size) * (group.large ? 0.13f : 0.065f);
+  // radius: large objects span ~0.28 of the side, small ~0.18 (a group of three large ones shrinks a little). At
+  // 64 px with 16-px patches, smaller objects left the demo teacher unable to tell shapes apart.
+  float radius = static_cast<float>(size) * (group.large ? 0.14f : 0.09f);
   if (group.large && count == 3) radius *= 0.85f;
   const bool ok = place_group(group, count, radius, size, rng, placed);
   s.groups.push_back(std::move(group));
@@ -149,10 +150,12 @@ Scene empty_scene(DemoRng& rng, int size) {
 
 }  // namespace
 
-Scene sample_scene(DemoRng& rng, int size) {
+Scene sample_scene(DemoRng& rng, int size, int max_groups) {
+  if (max_groups < 1 || max_groups > 2) throw Error("groups per scene out of range").expected("1 or 2")
+      .got(std::to_string(max_groups));
   for (;;) {  // resample until every object fits (almost always the first try)
     Scene s = empty_scene(rng, size);
-    const int n_groups = rng.chance(0.5) ? 1 : 2;
+    const int n_groups = max_groups == 1 || rng.chance(0.5) ? 1 : 2;
     std::vector<PlacedObject> placed;
     bool ok = true;
     for (int g = 0; g < n_groups && ok; ++g) ok = add_group(s, -1, size, rng, placed);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <utility>
 
 namespace kd {
 namespace {
@@ -49,9 +50,41 @@ struct Range {
   bool empty() const { return !(lo <= hi); }
 };
 
+// Width of a legend entry in pixels at font size 10: swatch, gap, ~6.2 px per character (UTF-8 code point).
+double legend_entry_width(const std::string& name) {
+  size_t chars = 0;
+  for (unsigned char c : name) chars += (c & 0xC0) != 0x80;
+  return 24 + 6.2 * static_cast<double>(chars);
+}
+
+// The legend's entries placed left to right from `left`, wrapping to a new row before passing `right`:
+// {row, x} per entry.
+std::vector<std::pair<int, double>> legend_layout(const std::vector<std::string>& names, double left, double right) {
+  std::vector<std::pair<int, double>> out;
+  int row = 0;
+  double x = left;
+  for (const std::string& n : names) {
+    if (x > left && x + legend_entry_width(n) - 6 > right) {
+      ++row;
+      x = left;
+    }
+    out.emplace_back(row, x);
+    x += legend_entry_width(n);
+  }
+  return out;
+}
+
 // One panel at (ox, oy), w x h.
 std::string panel_svg(const ChartPanel& p, double ox, double oy, double w, double h) {
-  const double left = ox + 58, right = ox + w - 12, top = oy + 28, bottom = oy + h - 62;
+  std::vector<std::string> legend = p.series_names;
+  if (!p.bars) {
+    legend.clear();
+    for (const auto& l : p.lines) legend.push_back(l.name);
+  }
+  const double left = ox + 58, right = ox + w - 12;
+  const auto placed = legend_layout(legend, left, right);
+  const int legend_rows = placed.empty() ? 1 : placed.back().first + 1;
+  const double top = oy + 28, bottom = oy + h - 62 - 13.0 * (legend_rows - 1);  // room for extra legend rows
   std::string s = text(ox + w / 2, oy + 16, p.title, "middle", 13, " font-weight=\"bold\"");
   // Data ranges.
   Range xr, yr;
@@ -92,7 +125,6 @@ std::string panel_svg(const ChartPanel& p, double ox, double oy, double w, doubl
        "transform=\"rotate(-90 " + fmt(ox + 14) + " " + fmt((top + bottom) / 2) + ")\">" + svg_escape(p.y_label) +
        "</text>\n";
 
-  std::vector<std::string> legend;
   if (p.bars) {
     const size_t n_groups = p.groups.size(), n_series = p.series_names.size();
     const double gw = (right - left) / std::max<size_t>(n_groups, 1), bw = gw * 0.8 / std::max<size_t>(n_series, 1);
@@ -109,7 +141,6 @@ std::string panel_svg(const ChartPanel& p, double ox, double oy, double w, doubl
       }
       s += text(left + g * gw + gw / 2, bottom + 15, p.groups[g].label, "middle", 11);
     }
-    legend = p.series_names;
   } else {
     std::vector<double> xt = nice_ticks(xr.lo, xr.hi);
     const double x0 = xt.front(), x1 = xt.back();
@@ -138,16 +169,13 @@ std::string panel_svg(const ChartPanel& p, double ox, double oy, double w, doubl
           if (std::isfinite(l.y[i]) && (!p.log_y || l.y[i] > 0))
             s += "<circle cx=\"" + fmt(X(l.x[i])) + "\" cy=\"" + fmt(Y(p.log_y ? std::log10(l.y[i]) : l.y[i])) +
                  "\" r=\"2.2\" fill=\"" + color(k) + "\"/>\n";
-      legend.push_back(l.name);
     }
   }
-  // Legend below the x label, left to right.
-  double lx = left;
-  const double ly = oy + h - 12;
+  // Legend below the x label, left to right, in as many rows as the panel's width needs.
   for (size_t k = 0; k < legend.size(); ++k) {
+    const double lx = placed[k].second, ly = oy + h - 12 - 13.0 * (legend_rows - 1 - placed[k].first);
     s += "<rect x=\"" + fmt(lx) + "\" y=\"" + fmt(ly - 9) + "\" width=\"10\" height=\"10\" fill=\"" + color(k) + "\"/>\n";
     s += text(lx + 14, ly, legend[k], "start", 10);
-    lx += 24 + 6.2 * legend[k].size();
   }
   return s;
 }
