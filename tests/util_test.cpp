@@ -1,5 +1,8 @@
 // Atomic files and SHA-256.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include "common/util/atomic_file.h"
 #include "common/util/error.h"
@@ -19,6 +22,30 @@ TEST(AtomicFile, WritesAndLeavesNoTemp) {
   EXPECT_EQ(kd::read_file(p), "hello");
   EXPECT_FALSE(std::filesystem::exists(kd::temp_path_for(p)));
   EXPECT_EQ(kd::sha256_file_hex(p), kd::sha256_hex("hello"));
+}
+
+// A full disk (here: a file-size limit, so write() fails with EFBIG) while index.json, skipped.tsv or a config is
+// written: a kd::Error naming the temporary file, and neither it nor the final file is left behind (issue 14).
+TEST(AtomicFile, FailedWriteLeavesNoTemp) {
+  kd::test::TempDir dir;
+  const auto p = dir / "index.json";
+  struct rlimit before {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit tiny = before;
+  tiny.rlim_cur = 4096;  // bytes
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &tiny), 0);
+  std::string message;
+  try {
+    kd::write_file_atomic(p, std::string(1 << 20, 'x'));
+  } catch (const kd::Error& e) {
+    message = e.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &before);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(message.find("index.json.tmp"), std::string::npos) << message;
+  EXPECT_FALSE(std::filesystem::exists(kd::temp_path_for(p)));
+  EXPECT_FALSE(std::filesystem::exists(p));
 }
 
 TEST(AtomicFile, MissingFileNamesIt) {
