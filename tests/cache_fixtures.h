@@ -34,6 +34,35 @@ inline std::string extract_coco_mini_caches(const std::filesystem::path& data,
   return errors;
 }
 
+// A test suite over coco-mini caches extracted once for all its tests (Suite::caches(): the (KIND, EXTRA) list for
+// extract_coco_mini_caches, Suite::kTempName: the scratch folder's prefix). Tests skip without shared/, and fail
+// under CI=true; a failed extraction fails every test with its output.
+template <class Suite>
+class CocoMiniCachesSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (shared_dir().empty()) return;
+    dir_ = new TempDir(Suite::kTempName);
+    data_ = dir_->path() / "DATA";
+    setup_error_ = extract_coco_mini_caches(data_, Suite::caches());
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (shared_dir().empty()) {
+      if (running_in_ci()) FAIL() << "shared fixtures missing under CI=true";
+      GTEST_SKIP() << "shared fixtures not found (KD_SHARED)";
+    }
+    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline std::filesystem::path data_;  // DATA: image/, COCO/, CC/ linked from shared; cache/<kind>
+  static inline std::string setup_error_;
+};
+
 // XORs one byte in the middle of the first stored chunk of `dataset` in `file` (Fletcher32 must catch it).
 inline void flip_chunk_byte(const std::filesystem::path& file, const char* dataset) {
   haddr_t addr = 0;

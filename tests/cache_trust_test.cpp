@@ -68,26 +68,14 @@ struct Fault {
 };
 
 // Text and val caches of coco-mini by the golden teacher, made once; the text cache in 4 shards of 128 captions.
-class CacheTrust : public ::testing::Test {
+class CacheTrust : public kd::test::CocoMiniCachesSuite<CacheTrust> {
+ public:
+  static constexpr const char* kTempName = "kd-cache-trust";
+  static std::vector<std::pair<std::string, std::string>> caches() {
+    return {{"text", "--shard-size 128"}, {"val", ""}, {"image", ""}};
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    const fs::path shared = kd::test::shared_dir();
-    if (shared.empty()) return;
-    dir_ = new kd::test::TempDir("kd-cache-trust");
-    data_ = dir_->path() / "DATA";
-    setup_error_ = kd::test::extract_coco_mini_caches(data_, {{"text", "--shard-size 128"}, {"val", ""}, {"image", ""}});
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (kd::test::shared_dir().empty()) {
-      if (kd::test::running_in_ci()) FAIL() << "shared fixtures missing under CI=true";
-      GTEST_SKIP() << "shared fixtures not found (KD_SHARED)";
-    }
-    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
-  }
   static fs::path teacher() { return kd::test::shared_dir() / "golden/tiny-clip"; }
   // A fresh copy of DATA/cache/<kind> named `name`.
   static fs::path copy_cache(const std::string& kind, const std::string& name) {
@@ -159,14 +147,7 @@ f.create_dataset('embeds', data=e, fletcher32=True, chunks=True))");
     while (!k.empty() && (k.back() == '\n' || k.back() == '\r')) k.pop_back();
     return k;
   }
-
-  static kd::test::TempDir* dir_;
-  static fs::path data_;
-  static std::string setup_error_;
 };
-kd::test::TempDir* CacheTrust::dir_ = nullptr;
-fs::path CacheTrust::data_;
-std::string CacheTrust::setup_error_;
 
 TEST_F(CacheTrust, GoodCachesTrainAndRead) {
   auto r = run_command(train(data_ / "cache/text", "good"));

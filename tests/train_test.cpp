@@ -35,26 +35,14 @@ using kd::test::run_command;
 using kd::test::tool;
 
 // Caches of coco-mini made once for the whole suite: DATA/{image,COCO,CC} linked from shared, DATA/cache/*.
-class Train : public ::testing::Test {
+class Train : public kd::test::CocoMiniCachesSuite<Train> {
+ public:
+  static constexpr const char* kTempName = "kd-train-test";
+  static std::vector<std::pair<std::string, std::string>> caches() {
+    return {{"image", "--views 2"}, {"text", ""}, {"val", ""}};
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    const fs::path shared = kd::test::shared_dir();
-    if (shared.empty()) return;
-    dir_ = new kd::test::TempDir("kd-train-test");
-    data_ = dir_->path() / "DATA";
-    setup_error_ = kd::test::extract_coco_mini_caches(data_, {{"image", "--views 2"}, {"text", ""}, {"val", ""}});
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (kd::test::shared_dir().empty()) {
-      if (kd::test::running_in_ci()) FAIL() << "shared fixtures missing under CI=true";
-      GTEST_SKIP() << "shared fixtures not found (KD_SHARED)";
-    }
-    ASSERT_TRUE(setup_error_.empty()) << setup_error_;
-  }
   // A small text student (64 wide: the golden teacher's embedding width) on the coco-mini text cache.
   static std::string text_run(const std::string& name, const std::string& extra) {
     return tool("kd-train") + " --quiet --data_dir " + quoted(data_) + " --dataset text_dataset --model_name " + name +
@@ -63,14 +51,7 @@ class Train : public ::testing::Test {
            " --batch_size 32 --lr 2e-3 --lr_scheduler cosine --threads 1 " + extra;
   }
   static fs::path run_dir(const std::string& name) { return dir_->path() / "runs" / name; }
-
-  static kd::test::TempDir* dir_;
-  static fs::path data_;
-  static std::string setup_error_;
 };
-kd::test::TempDir* Train::dir_ = nullptr;
-fs::path Train::data_;
-std::string Train::setup_error_;
 
 std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
   std::vector<nlohmann::json> out;
