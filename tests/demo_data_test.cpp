@@ -273,3 +273,39 @@ TEST(DemoTeacher, ContrastiveLossFallsAndRetrievalBeatsChance) {
   }
   EXPECT_NO_THROW(BpeTokenizer::load(dir / "teacher"));
 }
+
+// DIR/pretrain: images only the teacher trains on. kd-demo-data writes them with their own COCO captions file, away
+// from DIR/image (the students' images); kd-demo-teacher trains on both unless told to skip them.
+TEST(DemoTeacher, PretrainImagesJoinOnlyTheTeachersTrainingSet) {
+  test::TempDir dir("kd-demo-pretrain");
+  DemoDataOptions d = small_options(dir / "data", 5, 2);
+  d.n_pretrain = 20;
+  const DemoDataSummary s = write_demo_data(d);
+  EXPECT_EQ(s.n_pretrain, 20);
+  size_t n_image = 0, n_pretrain = 0;
+  for (const auto& e : fs::directory_iterator(dir / "data" / "image")) n_image += e.path().extension() == ".png";
+  for (const auto& e : fs::directory_iterator(dir / "data" / "pretrain")) n_pretrain += e.path().extension() == ".png";
+  EXPECT_EQ(n_image, 12u);
+  EXPECT_EQ(n_pretrain, 20u);
+  const CaptionRead pre = read_captions(dir / "data" / "pretrain" / "captions.json");
+  EXPECT_EQ(pre.captions.size(), 100u);
+  EXPECT_EQ(read_captions(dir / "data" / "CC" / "Train_GCC-training.tsv").captions.size(), 60u)
+      << "the students' caption file holds DIR/image's captions only";
+
+  TeacherTrainOptions o;
+  o.data_dir = dir / "data";
+  o.epochs = 1;
+  o.batch_size = 4;
+  o.warmup_steps = 0;
+  o.threads = 1;
+  o.progress = false;
+  at::set_num_threads(1);
+  const TeacherTrainResult with = train_demo_teacher(o);
+  EXPECT_EQ(with.n_train_images, 32);
+  EXPECT_EQ(with.n_distill_images, 12);
+  EXPECT_EQ(with.steps, 8);  // 32 images in batches of 4, one epoch
+  o.skip_pretrain = true;
+  const TeacherTrainResult without = train_demo_teacher(o);
+  EXPECT_EQ(without.n_train_images, 12);
+  EXPECT_EQ(without.steps, 3);
+}

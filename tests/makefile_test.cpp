@@ -45,7 +45,7 @@ class TinyDemo {
                             "make -f Makefile.data " + goal + " BUILD='" + build + "' DEMO='" +
                             (dir_ / "demo-out").string() + "' PRESET_DIR='" + (dir_ / "presets").string() +
                             "' STAGE_LOG='" + log.string() +
-                            "' DEMO_TRAIN=64 DEMO_VAL=16 DEMO_EPOCHS=1 DEMO_BATCH=16 DEMO_MIN_CHANCE=0" +
+                            "' DEMO_TRAIN=64 DEMO_PRETRAIN=32 DEMO_VAL=16 DEMO_EPOCHS=1 DEMO_BATCH=16 DEMO_MIN_CHANCE=0" +
                             " DEMO_TEACHER_OPTS='--epochs 2 --batch-size 16' THREADS=1 QUIET=1 > '" +
                             out.string() + "' 2>&1";
     MakeRun r;

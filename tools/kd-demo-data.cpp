@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   app.add_option("--zeroshot", o.n_zeroshot, "one-colour images for zero-shot classification "
                                             "(DIR/zeroshot/<colour>/, colours in turn; 0: none)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--pretrain", o.n_pretrain, "extra images only the demo teacher trains on (DIR/pretrain; 0: none)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", o.seed, "random seed; the output is identical for a seed");
   app.add_option("--size", o.image_size, "image side in pixels")->check(CLI::Range(32, 512));
   app.add_option("--captions-per-image", o.captions_per_image, "captions per image")->check(CLI::PositiveNumber);
@@ -34,9 +36,9 @@ int main(int argc, char** argv) {
   return kd::run_tool("kd-demo-data", [&] {
     const kd::demo::DemoDataSummary s = kd::demo::write_demo_data(o);
     std::printf("kd-demo-data: wrote %d train images (%lld captions), %d val images (%lld captions), %d zero-shot "
-                "images, %d learned BPE merges to %s in %.1f s\n",
+                "images, %d teacher pre-training images, %d learned BPE merges to %s in %.1f s\n",
                 s.n_train, static_cast<long long>(s.n_train_captions), s.n_val, static_cast<long long>(s.n_val_captions),
-                s.n_zeroshot, s.n_learned_merges, out.c_str(), s.seconds);
+                s.n_zeroshot, s.n_pretrain, s.n_learned_merges, out.c_str(), s.seconds);
     return 0;
   });
 }

@@ -155,6 +155,20 @@ Split load_split(const fs::path& captions_json, const fs::path& image_folder, co
   return s;
 }
 
+// `a` followed by `b`: one training set of both splits' images and captions.
+Split concatenated(Split a, const Split& b) {
+  const int64_t image_offset = a.pixels.size(0), caption_offset = a.tokens.size(0);
+  for (const std::vector<int64_t>& rows : b.captions) {
+    std::vector<int64_t>& shifted = a.captions.emplace_back();
+    for (int64_t r : rows) shifted.push_back(r + caption_offset);
+  }
+  a.pixels = torch::cat({a.pixels, b.pixels});
+  a.tokens = torch::cat({a.tokens, b.tokens});
+  a.text_image = torch::cat({a.text_image, b.text_image + image_offset});
+  a.max_tokens = std::max(a.max_tokens, b.max_tokens);
+  return a;
+}
+
 torch::Tensor normalized(const torch::Tensor& x) { return x / x.norm(2, -1, true).clamp_min(1e-12); }
 
 // Embeddings of a whole split, in eval mode without gradients: images [Ni, D], texts [Nt, D].
@@ -183,8 +197,15 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
   const fs::path vocab_dir = o.data_dir / "vocab";
   const BpeTokenizer tokenizer = BpeTokenizer::load(vocab_dir);
   const int64_t res = o.config.vision.image_size, ctx = o.config.text.context_length;
-  const Split train = load_split(o.data_dir / "COCO" / "annotations" / "captions_train2017.json", o.data_dir / "image",
-                                 tokenizer, res, ctx, o.threads, o.progress, "kd-demo-teacher: load train");
+  Split train = load_split(o.data_dir / "COCO" / "annotations" / "captions_train2017.json", o.data_dir / "image",
+                           tokenizer, res, ctx, o.threads, o.progress, "kd-demo-teacher: load train");
+  result.n_distill_images = train.pixels.size(0);
+  const fs::path pretrain_captions = o.data_dir / "pretrain" / "captions.json";
+  if (!o.skip_pretrain && fs::exists(pretrain_captions)) {
+    train = concatenated(std::move(train), load_split(pretrain_captions, o.data_dir / "pretrain", tokenizer, res, ctx,
+                                                      o.threads, o.progress, "kd-demo-teacher: load pretrain"));
+  }
+  result.n_train_images = train.pixels.size(0);
   const Split val = load_split(o.data_dir / "COCO" / "annotations" / "captions_val2017.json",
                                o.data_dir / "COCO" / "val2017", tokenizer, res, ctx, o.threads, o.progress,
                                "kd-demo-teacher: load val");
@@ -299,6 +320,7 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
         {"kd_format", "kd-demo-teacher-report"}, {"kd_version", 1},
         {"config", clip_config_to_json(o.config)},
         {"options", options_json},
+        {"train_images", result.n_train_images}, {"distill_images", result.n_distill_images},
         {"steps", result.steps}, {"epoch_loss", result.epoch_loss}, {"logit_scale", result.final_logit_scale},
         {"val", {{"ks", ks}, {"image_to_text", result.val.image_to_text}, {"text_to_image", result.val.text_to_image},
                  {"chance_image_to_text", result.chance_image_to_text},
@@ -321,8 +343,9 @@ TeacherTrainResult train_demo_teacher(const TeacherTrainOptions& o) {
 std::string format_teacher_report(const TeacherTrainResult& r, double required_multiple) {
   std::string s;
   const auto& v = r.val;
-  s += fmt("teacher val retrieval over %.0f images / %.0f captions (%.0f training steps)\n", double(v.n_images),
-           double(v.n_texts), double(r.steps));
+  s += fmt("teacher trained on %.0f images (%.0f of them the students' training images), %.0f steps\n",
+           double(r.n_train_images), double(r.n_distill_images), double(r.steps));
+  s += fmt("teacher val retrieval over %.0f images / %.0f captions\n", double(v.n_images), double(v.n_texts));
   s += fmt("  image->text R@1/5/10 = %.4f / %.4f / %.4f", v.image_to_text[0], v.image_to_text[1], v.image_to_text[2]);
   s += fmt("   (chance %.4f / %.4f / %.4f)\n", r.chance_image_to_text[0], r.chance_image_to_text[1],
            r.chance_image_to_text[2]);

@@ -23,8 +23,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint64_t kTrainStream = 1, kValStream = 2, kZeroShotStream = 3;
-constexpr int64_t kValIdBase = 1000000, kZeroShotIdBase = 2000000;
+constexpr uint64_t kTrainStream = 1, kValStream = 2, kZeroShotStream = 3, kPretrainStream = 4;
+constexpr int64_t kValIdBase = 1000000, kZeroShotIdBase = 2000000, kPretrainIdBase = 3000000;
 
 struct Item {
   int64_t id = 0;
@@ -115,6 +115,7 @@ void validate(const DemoDataOptions& o) {
     throw Error("need at least one caption per image").key("captions-per-image").got(std::to_string(o.captions_per_image));
   }
   if (o.n_zeroshot < 0) throw Error("zero-shot images must be >= 0").key("zeroshot").got(std::to_string(o.n_zeroshot));
+  if (o.n_pretrain < 0) throw Error("pre-training images must be >= 0").key("pretrain").got(std::to_string(o.n_pretrain));
   if (o.max_groups < 1 || o.max_groups > 2) throw Error("groups per scene out of range").key("max-groups")
       .expected("1 or 2").got(std::to_string(o.max_groups));
   if (o.threads < 1) throw Error("threads must be >= 1").key("threads").got(std::to_string(o.threads));
@@ -128,6 +129,12 @@ DemoDataSummary write_demo_data(const DemoDataOptions& o) {
   const std::vector<Item> val =
       write_split(o, kValStream, o.n_val, kValIdBase, dir / "COCO" / "val2017", "kd-demo-data: val images");
   if (o.n_zeroshot > 0) write_zero_shot(o, dir / "zeroshot");
+  if (o.n_pretrain > 0) {
+    const std::vector<Item> pretrain = write_split(o, kPretrainStream, o.n_pretrain, kPretrainIdBase, dir / "pretrain",
+                                                   "kd-demo-data: teacher pre-training images");
+    write_file_atomic(dir / "pretrain" / "captions.json",
+                      coco_json(pretrain, o.image_size, "kd demo synthetic shapes, the teacher's pre-training set"));
+  }
 
   write_file_atomic(dir / "COCO" / "annotations" / "captions_train2017.json",
                     coco_json(train, o.image_size, "kd demo synthetic shapes, train (images in image/)"));
@@ -152,6 +159,7 @@ DemoDataSummary write_demo_data(const DemoDataOptions& o) {
   s.n_train = o.n_train;
   s.n_val = o.n_val;
   s.n_zeroshot = o.n_zeroshot;
+  s.n_pretrain = o.n_pretrain;
   s.n_train_captions = static_cast<int64_t>(corpus.size());
   s.n_val_captions = static_cast<int64_t>(val.size()) * o.captions_per_image;
   s.n_learned_merges = static_cast<int>(learned.size());
@@ -159,7 +167,7 @@ DemoDataSummary write_demo_data(const DemoDataOptions& o) {
 
   nlohmann::ordered_json manifest = {
       {"kd_format", "kd-demo-data"}, {"kd_version", 1},
-      {"options", {{"train", o.n_train}, {"val", o.n_val}, {"zeroshot", o.n_zeroshot}, {"seed", o.seed}, {"size", o.image_size},
+      {"options", {{"train", o.n_train}, {"val", o.n_val}, {"zeroshot", o.n_zeroshot}, {"pretrain", o.n_pretrain}, {"seed", o.seed}, {"size", o.image_size},
                    {"captions_per_image", o.captions_per_image},
                    {"max_groups", o.max_groups}, {"max_merges", o.max_merges}}},
       {"train_captions", s.n_train_captions}, {"val_captions", s.n_val_captions},
