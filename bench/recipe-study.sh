@@ -9,14 +9,18 @@
 #   3. for every recipe in RECIPES, tower in image/text, seed in SEEDS (and views in VIEW_SETS for the image tower):
 #      one kd-train run of exactly IMAGE_STEPS / TEXT_STEPS steps at batch BATCH, cosine schedule, the same for
 #      every recipe; and the baseline without a teacher (both student shapes as one CLIP, trained contrastively);
+#      then, for SIZE_RECIPE, image students of the shapes in SIZES (WIDTHxLAYERSxHEADS, or WIDTHxLAYERSxHEADS-STEPS
+#      for another step budget), to show what a larger or longer-trained student keeps;
 #   4. one kd-eval per (recipe, seed, views): image and text students of that recipe together, so the report holds
 #      student x teacher, teacher x student and student x student;
 #   5. bench/recipe_table.py: mean +- sd over seeds of R@1/R@5 retention and mean cosine -> OUT.
+# JOBS (recipe, seed) units run at once, each with THREADS threads.
 #
-# Environment (defaults in brackets): STUDY [study-out], BUILD [build], THREADS [2], STUDY_TRAIN [2000],
-# STUDY_VAL [1000], STUDY_DEMO [unset: make a demo under STUDY], IMAGE_STEPS [250], TEXT_STEPS [1250], BATCH [64],
-# LR [1e-3], SEEDS ["0 1 2"], STUDY_VIEWS [4], VIEW_SETS ["1 4"], RECIPES [all of recipe_flags below],
-# NO_TEACHER [1: also the no-teacher baseline], OUT [docs/recipes-results.md].
+# Environment (defaults in brackets): STUDY [study-out], BUILD [build], THREADS [2], JOBS [1], STUDY_TRAIN [2000],
+# STUDY_PRETRAIN [8000: the teacher's own images, DEMO_PRETRAIN], STUDY_VAL [1000], STUDY_DEMO [unset: make a demo
+# under STUDY], IMAGE_STEPS [250], TEXT_STEPS [1250], BATCH [64], LR [1e-3], SEEDS ["0 1 2"], STUDY_VIEWS [4],
+# VIEW_SETS ["1 4"], RECIPES [all of recipe_flags below], NO_TEACHER [1: also the no-teacher baseline],
+# SIZES ["" : e.g. "128x2x4 128x4x4-1000"], SIZE_RECIPE [fd], OUT [docs/recipes-results.md].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -24,7 +28,9 @@ BUILD=${BUILD:-build}
 BIN=$ROOT/$BUILD/bin
 STUDY=${STUDY:-study-out}
 THREADS=${THREADS:-2}
+JOBS=${JOBS:-1}
 STUDY_TRAIN=${STUDY_TRAIN:-2000}
+STUDY_PRETRAIN=${STUDY_PRETRAIN:-8000}
 STUDY_VAL=${STUDY_VAL:-1000}
 IMAGE_STEPS=${IMAGE_STEPS:-250}   # the demo image student: 8 epochs of 2000 images at batch 64
 TEXT_STEPS=${TEXT_STEPS:-1250}    # the demo text student: 8 epochs of ~10 000 captions
@@ -36,6 +42,8 @@ VIEW_SETS=${VIEW_SETS:-1 $STUDY_VIEWS}
 OUT=${OUT:-docs/recipes-results.md}
 ALL_RECIPES="seed cos fd fd+icl affinity affinity_topk fd+affinity fd+icl+affinity"
 RECIPES=${RECIPES:-$ALL_RECIPES}
+SIZES=${SIZES:-}
+SIZE_RECIPE=${SIZE_RECIPE:-fd}
 T0=$(date +%s)
 log() { echo "[recipe-study $(($(date +%s) - T0))s] $*" >&2; }
 
@@ -72,10 +80,12 @@ if [[ -n ${STUDY_DEMO:-} ]]; then
   [[ -f $TEACHER/model.safetensors ]] || { echo "recipe-study: STUDY_DEMO=$DEMO holds no teacher/model.safetensors" >&2; exit 1; }
   STUDY_VAL=$(find "$DATA/COCO/val2017" -maxdepth 1 -type f | wc -l)
   STUDY_TRAIN=$(find "$DATA/image" -maxdepth 1 -type f | wc -l)
+  STUDY_PRETRAIN=$(find "$DATA/pretrain" -maxdepth 1 -name '*.png' 2>/dev/null | wc -l)
   log "reusing $DEMO ($STUDY_TRAIN train, $STUDY_VAL val images)"
 else
   log "demo data ($STUDY_TRAIN train, $STUDY_VAL val) and teacher"
-  make -f Makefile.data --no-print-directory DEMO="$DEMO" DEMO_TRAIN="$STUDY_TRAIN" DEMO_VAL="$STUDY_VAL" \
+  make -f Makefile.data --no-print-directory DEMO="$DEMO" DEMO_TRAIN="$STUDY_TRAIN" DEMO_PRETRAIN="$STUDY_PRETRAIN" \
+    DEMO_VAL="$STUDY_VAL" \
     THREADS="$THREADS" QUIET=1 "$TEACHER/model.safetensors" >&2
 fi
 
@@ -100,21 +110,39 @@ extract "$CACHE/text" text --captions "$CAPTIONS" --bank "$CACHE/image-v$first_v
 # every recipe.
 RUNS=$STUDY/runs
 train() {
-  local tower=$1 recipe=$2 seed=$3 views=$4 run cache bank preset steps
-  run=$RUNS/$tower-$recipe-s$seed-v$views
+  local tower=$1 recipe=$2 seed=$3 views=$4 shape=${5:-} run cache bank preset steps name
+  name=$tower-$recipe${shape:+@$shape}-s$seed-v$views
+  run=$RUNS/$name
   [[ -f $run/student.safetensors ]] && return 0
   if [[ $tower == image ]]; then
     cache=$CACHE/image-v$views bank=$CACHE/text-nobank preset=pipelines/presets/demo-image.args steps=$IMAGE_STEPS
   else
     cache=$CACHE/text bank=$CACHE/image-v$first_views preset=pipelines/presets/demo-text.args steps=$TEXT_STEPS
   fi
-  log "train $tower $recipe seed $seed views $views"
+  if [[ -n $shape ]]; then
+    preset=$(shaped_preset "${shape%%-*}")
+    [[ $shape == *-* ]] && steps=${shape##*-}
+  fi
+  log "train $tower $recipe${shape:+ $shape} seed $seed views $views"
   rm -rf "$run"
   # shellcheck disable=SC2046  # the preset and the recipe are word lists
   "$BIN/kd-train" $(bash pipelines/preset-args.sh "$preset") $(recipe_flags "$recipe") \
-    --cache "$cache" --bank "$bank" --save_dir "$RUNS" --model_name "$(basename "$run")" \
+    --cache "$cache" --bank "$bank" --save_dir "$RUNS" --model_name "$name" \
     --seed "$seed" --batch_size "$BATCH" --lr "$LR" --lr_scheduler cosine --warmup-steps 20 \
     --max_epochs 1000000 --max-steps "$steps" --precision 32 --threads "$THREADS" --quiet >&2
+}
+
+# shaped_preset WxLxH: the demo image preset with width W, L layers and H heads (written under STUDY/presets).
+shaped_preset() {
+  local w l h out
+  IFS=x read -r w l h <<< "$1"
+  [[ $w =~ ^[0-9]+$ && $l =~ ^[0-9]+$ && $h =~ ^[0-9]+$ ]] ||
+    { echo "recipe-study: SIZES entry '$1': expected WIDTHxLAYERSxHEADS[-STEPS], e.g. 128x4x4 or 128x4x4-1000" >&2; exit 2; }
+  out=$STUDY/presets/demo-image-$1.args
+  mkdir -p "$STUDY/presets"
+  sed -e "s/--width [0-9]*/--width $w/" -e "s/--layers [0-9]*/--layers $l/" -e "s/--heads [0-9]*/--heads $h/" \
+    pipelines/presets/demo-image.args > "$out"
+  echo "$out"
 }
 
 # 4. eval EVAL_DIR IMAGE_RUN TEXT_RUN
@@ -152,7 +180,7 @@ PY
   epochs=$(( (IMAGE_STEPS * BATCH + STUDY_TRAIN - 1) / STUDY_TRAIN ))
   log "no-teacher baseline seed $seed ($epochs epochs)"
   "$BIN/kd-demo-teacher" --data-dir "$DATA" --out "$run" --config "$RUNS/no-teacher-config.json" --epochs "$epochs" \
-    --batch-size "$BATCH" --lr "$LR" --seed "$seed" --threads "$THREADS" --precision fp32 --quiet >&2
+    --batch-size "$BATCH" --lr "$LR" --seed "$seed" --threads "$THREADS" --precision fp32 --skip-pretrain --quiet >&2
 }
 if [[ ${NO_TEACHER:-1} == 1 ]]; then
   for seed in $SEEDS; do
@@ -161,18 +189,48 @@ if [[ ${NO_TEACHER:-1} == 1 ]]; then
   done
 fi
 
-for recipe in $RECIPES; do
-  for seed in $SEEDS; do
-    train text "$recipe" "$seed" "$first_views"
-    for v in $VIEW_SETS; do
-      train image "$recipe" "$seed" "$v"
-      evaluate "$STUDY/eval/$recipe-s$seed-v$v" "$RUNS/image-$recipe-s$seed-v$v" "$RUNS/text-$recipe-s$seed-v$first_views"
-    done
+# unit RECIPE SEED: the text student, the image students (every views set) and their evaluations.
+unit() {
+  local recipe=$1 seed=$2 v
+  train text "$recipe" "$seed" "$first_views"
+  for v in $VIEW_SETS; do
+    train image "$recipe" "$seed" "$v"
+    evaluate "$STUDY/eval/$recipe-s$seed-v$v" "$RUNS/image-$recipe-s$seed-v$v" "$RUNS/text-$recipe-s$seed-v$first_views"
   done
+}
+# size_unit SEED: SIZE_RECIPE image students of every shape in SIZES, each scored with SIZE_RECIPE's text student.
+size_unit() {
+  local seed=$1 shape
+  train text "$SIZE_RECIPE" "$seed" "$first_views"
+  for shape in $SIZES; do
+    train image "$SIZE_RECIPE" "$seed" "$first_views" "$shape"
+    evaluate "$STUDY/eval/$SIZE_RECIPE@$shape-s$seed-v$first_views" \
+      "$RUNS/image-$SIZE_RECIPE@$shape-s$seed-v$first_views" "$RUNS/text-$SIZE_RECIPE-s$seed-v$first_views"
+  done
+}
+# Runs its arguments as a background unit, at most JOBS at once; a failed unit fails the study.
+running=0
+spawn() {
+  if (( running >= JOBS )); then wait -n; running=$((running - 1)); fi
+  "$@" &
+  running=$((running + 1))
+}
+for recipe in $RECIPES; do
+  for seed in $SEEDS; do spawn unit "$recipe" "$seed"; done
 done
+while (( running > 0 )); do wait -n; running=$((running - 1)); done
+if [[ -n $SIZES ]]; then
+  for shape in $SIZES; do
+    [[ $shape != *-* || ${shape##*-} =~ ^[0-9]+$ ]] ||
+      { echo "recipe-study: SIZES entry '$shape': STEPS after '-' must be a number" >&2; exit 2; }
+    shaped_preset "${shape%%-*}" >/dev/null
+  done
+  for seed in $SEEDS; do spawn size_unit "$seed"; done
+fi
+while (( running > 0 )); do wait -n; running=$((running - 1)); done
 
 # 5. the table.
 log "table -> $OUT"
 python3 bench/recipe_table.py --eval-dir "$STUDY/eval" --out "$OUT" \
-  --setting "demo teacher (kd-demo-teacher, D=$EMBED_DIM), $STUDY_TRAIN train images, $STUDY_VAL val images, image $IMAGE_STEPS / text $TEXT_STEPS steps at batch $BATCH, lr $LR cosine, seeds: $SEEDS, CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  --setting "demo teacher (kd-demo-teacher, D=$EMBED_DIM, trained on the $STUDY_TRAIN train images and $STUDY_PRETRAIN of its own), $STUDY_TRAIN train images, $STUDY_VAL val images, image $IMAGE_STEPS / text $TEXT_STEPS steps at batch $BATCH, lr $LR cosine, seeds: $SEEDS, CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 log "done"

@@ -2,6 +2,8 @@
 // first time, nothing the second, the extracts and everything after them when the teacher is touched, and only one
 // student (and the eval) when that student's preset changes. Doubles as CI's demo smoke test (the table must print).
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -154,4 +156,20 @@ TEST(MakefileData, StagesRunOnceAndRebuildOnlyWhatChanged) {
   const MakeRun again = demo.run("demo EVAL_OPTS='--ks 1,5'");
   ASSERT_EQ(again.status, 0) << again.output;
   EXPECT_TRUE(again.stages.empty()) << joined(again.stages);
+
+  // 6. The recipe: the default (kd-cos) reached both students' config.json; RECIPE=kd-seed retrains both students
+  //    and the eval, not the caches; an unknown recipe stops make before any stage, naming the file.
+  const auto losses = [&](const char* run) {
+    return nlohmann::json::parse(kd::read_file(out / "runs" / run / "config.json")).at("loss").dump();
+  };
+  EXPECT_EQ(losses("demo-image"), R"(["cos"])");
+  EXPECT_EQ(losses("demo-text"), R"(["cos"])");
+  const MakeRun seed_recipe = demo.run("demo EVAL_OPTS='--ks 1,5' RECIPE=kd-seed");
+  ASSERT_EQ(seed_recipe.status, 0) << seed_recipe.output;
+  EXPECT_EQ(seed_recipe.stages, sorted({"train-image", "train-text", "eval"})) << joined(seed_recipe.stages);
+  EXPECT_EQ(losses("demo-image"), R"(["kl","l1","ce"])");
+  const MakeRun unknown = demo.run("demo RECIPE=kd-nonesuch");
+  EXPECT_NE(unknown.status, 0);
+  EXPECT_TRUE(unknown.stages.empty()) << joined(unknown.stages);
+  EXPECT_NE(unknown.output.find("pipelines/presets/kd-nonesuch.args"), std::string::npos) << unknown.output;
 }
