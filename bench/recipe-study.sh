@@ -20,7 +20,7 @@
 # STUDY_PRETRAIN [8000: the teacher's own images, DEMO_PRETRAIN], STUDY_VAL [1000], STUDY_DEMO [unset: make a demo
 # under STUDY], IMAGE_STEPS [250], TEXT_STEPS [1250], BATCH [64], LR [1e-3], SEEDS ["0 1 2"], STUDY_VIEWS [4],
 # VIEW_SETS ["1 4"], RECIPES [all of recipe_flags below], NO_TEACHER [1: also the no-teacher baseline],
-# SIZES ["" : e.g. "128x2x4 128x4x4-1000"], SIZE_RECIPE [fd], OUT [docs/recipes-results.md].
+# SIZES ["128x2x4 128x4x4 64x2x2-1000 128x4x4-1000"; "" for none], SIZE_RECIPE [fd], OUT [docs/recipes-results.md].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -42,7 +42,7 @@ VIEW_SETS=${VIEW_SETS:-1 $STUDY_VIEWS}
 OUT=${OUT:-docs/recipes-results.md}
 ALL_RECIPES="seed cos fd fd+icl affinity affinity_topk fd+affinity fd+icl+affinity"
 RECIPES=${RECIPES:-$ALL_RECIPES}
-SIZES=${SIZES:-}
+SIZES=${SIZES-128x2x4 128x4x4 64x2x2-1000 128x4x4-1000}
 SIZE_RECIPE=${SIZE_RECIPE:-fd}
 T0=$(date +%s)
 log() { echo "[recipe-study $(($(date +%s) - T0))s] $*" >&2; }
