@@ -120,7 +120,7 @@ train() {
     cache=$CACHE/text bank=$CACHE/image-v$first_views preset=pipelines/presets/demo-text.args steps=$TEXT_STEPS
   fi
   if [[ -n $shape ]]; then
-    preset=$(shaped_preset "${shape%%-*}")
+    preset=$(shaped_preset_path "${shape%%-*}")
     [[ $shape == *-* ]] && steps=${shape##*-}
   fi
   log "train $tower $recipe${shape:+ $shape} seed $seed views $views"
@@ -132,17 +132,19 @@ train() {
     --max_epochs 1000000 --max-steps "$steps" --precision 32 --threads "$THREADS" --quiet >&2
 }
 
-# shaped_preset WxLxH: the demo image preset with width W, L layers and H heads (written under STUDY/presets).
+# shaped_preset_path WxLxH: where shaped_preset writes that shape's preset.
+shaped_preset_path() { echo "$STUDY/presets/demo-image-$1.args"; }
+# shaped_preset WxLxH: writes the demo image preset with width W, L layers and H heads, once, before any unit runs
+# (units only read it: a unit rewriting it could truncate it under another's kd-train).
 shaped_preset() {
   local w l h out
   IFS=x read -r w l h <<< "$1"
   [[ $w =~ ^[0-9]+$ && $l =~ ^[0-9]+$ && $h =~ ^[0-9]+$ ]] ||
     { echo "recipe-study: SIZES entry '$1': expected WIDTHxLAYERSxHEADS[-STEPS], e.g. 128x4x4 or 128x4x4-1000" >&2; exit 2; }
-  out=$STUDY/presets/demo-image-$1.args
+  out=$(shaped_preset_path "$1")
   mkdir -p "$STUDY/presets"
   sed -e "s/--width [0-9]*/--width $w/" -e "s/--layers [0-9]*/--layers $l/" -e "s/--heads [0-9]*/--heads $h/" \
     pipelines/presets/demo-image.args > "$out"
-  echo "$out"
 }
 
 # 4. eval EVAL_DIR IMAGE_RUN TEXT_RUN
@@ -215,19 +217,21 @@ spawn() {
   "$@" &
   running=$((running + 1))
 }
+# Waits for every spawned unit; a failed unit fails the study.
+wait_all() { while (( running > 0 )); do wait -n; running=$((running - 1)); done; }
 for recipe in $RECIPES; do
   for seed in $SEEDS; do spawn unit "$recipe" "$seed"; done
 done
-while (( running > 0 )); do wait -n; running=$((running - 1)); done
+wait_all
 if [[ -n $SIZES ]]; then
   for shape in $SIZES; do
     [[ $shape != *-* || ${shape##*-} =~ ^[0-9]+$ ]] ||
       { echo "recipe-study: SIZES entry '$shape': STEPS after '-' must be a number" >&2; exit 2; }
-    shaped_preset "${shape%%-*}" >/dev/null
+    shaped_preset "${shape%%-*}"
   done
   for seed in $SEEDS; do spawn size_unit "$seed"; done
 fi
-while (( running > 0 )); do wait -n; running=$((running - 1)); done
+wait_all
 
 # 5. the table.
 log "table -> $OUT"
